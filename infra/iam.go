@@ -1,0 +1,96 @@
+package infra
+
+import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Inline policy names (AWS: 1-128 characters of [\w+=,.@-]).
+const (
+	executionPolicyName = "pull-image-write-logs-read-secret"
+	taskPolicyName      = "registry-image-bucket"
+)
+
+// Roles of the task: the execution role is ECS's (pull the image, write logs, read the secret),
+// the task role is the registry's (the image bucket, nothing else). Neither has an access key.
+type Roles struct {
+	ExecutionRoleArn pulumi.StringOutput
+	TaskRoleArn      pulumi.StringOutput
+	// Policies must be attached before tasks start, or the first task fails to pull or log.
+	Policies []pulumi.Resource
+}
+
+type roleInputs struct {
+	bucketArn          pulumi.StringOutput
+	secretArn          pulumi.StringOutput
+	logGroupArn        pulumi.StringOutput
+	pullRepositoryArns []pulumi.StringOutput
+}
+
+// Actions the registry's S3 driver uses (distribution's s3-aws driver documentation).
+var (
+	bucketActions = []string{"s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"}
+	objectActions = []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"}
+)
+
+func callerAccountID(s *scope) pulumi.StringOutput {
+	return aws.GetCallerIdentityOutput(s.ctx, aws.GetCallerIdentityOutputArgs{}, s.invokeOpts()...).AccountId()
+}
+
+func newRoles(s *scope, in roleInputs) (*Roles, error) {
+	assume := assumeRolePolicy("ecs-tasks.amazonaws.com", callerAccountID(s))
+
+	execution, err := iam.NewRole(s.ctx, "execution", &iam.RoleArgs{
+		Description:      pulumi.String("ECS pulls the registry image, writes its logs and reads its secret"),
+		AssumeRolePolicy: assume,
+	}, s.opts()...)
+	if err != nil {
+		return nil, err
+	}
+	values := append([]pulumi.StringOutput{in.logGroupArn, in.secretArn}, in.pullRepositoryArns...)
+	executionPolicy, err := iam.NewRolePolicy(s.ctx, "execution", &iam.RolePolicyArgs{
+		Role: execution.ID(),
+		Name: pulumi.String(executionPolicyName),
+		Policy: policyJSON(func(v []string) PolicyDocument {
+			statements := []PolicyStatement{
+				allow([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, v[0]+":log-stream:*"),
+				allow([]string{"secretsmanager:GetSecretValue"}, v[1]),
+			}
+			if repos := v[2:]; len(repos) > 0 {
+				statements = append(statements,
+					allow([]string{"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}, repos...),
+					// GetAuthorizationToken has no resource-level permissions; it only returns a login
+					// token, and the repository statement above still limits what can be pulled.
+					allow([]string{"ecr:GetAuthorizationToken"}, "*"))
+			}
+			return policy(statements...)
+		}, values...),
+	}, s.opts()...)
+	if err != nil {
+		return nil, err
+	}
+
+	task, err := iam.NewRole(s.ctx, "task", &iam.RoleArgs{
+		Description:      pulumi.String("the registry reads and writes its image bucket"),
+		AssumeRolePolicy: assume,
+	}, s.opts()...)
+	if err != nil {
+		return nil, err
+	}
+	taskPolicy, err := iam.NewRolePolicy(s.ctx, "task", &iam.RolePolicyArgs{
+		Role: task.ID(),
+		Name: pulumi.String(taskPolicyName),
+		Policy: policyJSON(func(v []string) PolicyDocument {
+			return policy(allow(bucketActions, v[0]), allow(objectActions, v[0]+"/*"))
+		}, in.bucketArn),
+	}, s.opts()...)
+	if err != nil {
+		return nil, err
+	}
+	return &Roles{
+		ExecutionRoleArn: execution.Arn,
+		TaskRoleArn:      task.Arn,
+		Policies:         []pulumi.Resource{executionPolicy, taskPolicy},
+	}, nil
+}

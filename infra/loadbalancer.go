@@ -1,0 +1,180 @@
+package infra
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lb"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+const (
+	// IdleTimeoutSeconds must cover the longest silent stretch of a request. The worst one is the
+	// final PUT of a 100 GB layer (Synapse's documented limit): the registry verifies the digest,
+	// which may mean reading the layer back from S3 (100 GB at ~50 MB/s ≈ 2,000 s), then moves the
+	// upload into place with a server-side multipart copy (≈ 300 s) before it answers. 3,600 s
+	// leaves headroom under the ALB maximum of 4,000 s.
+	IdleTimeoutSeconds = 3600
+	// SSLPolicy allows TLS 1.3 and TLS 1.2 with forward-secret AEAD ciphers only.
+	SSLPolicy = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+	// DesyncMitigationMode "strictest" rejects every request that is not RFC 7230 compliant;
+	// docker clients send compliant requests only.
+	DesyncMitigationMode = "strictest"
+	// HealthCheckPath is the registry's health endpoint on HealthPort: it fails when the
+	// storage-driver check against S3 fails, so a task that cannot reach its bucket leaves rotation.
+	HealthCheckPath = "/debug/health"
+	// deregistrationDelaySeconds lets an in-flight 100 GB push at ≥ 100 MB/s finish on a task that
+	// is being replaced.
+	deregistrationDelaySeconds = 900
+	accessLogPrefix            = "alb"
+)
+
+// LoadBalancer is what the service, autoscaling and DNS need from the ALB.
+type LoadBalancer struct {
+	DNSName        pulumi.StringOutput
+	ZoneID         pulumi.StringOutput
+	ArnSuffix      pulumi.StringOutput
+	TargetGroupArn pulumi.StringOutput
+	// TargetGroupArnSuffix feeds the request-count autoscaling metric.
+	TargetGroupArnSuffix pulumi.StringOutput
+	// Listeners must exist before the service registers targets.
+	Listeners []pulumi.Resource
+}
+
+func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certificateArn pulumi.StringOutput) (*LoadBalancer, error) {
+	args := &lb.LoadBalancerArgs{
+		LoadBalancerType:         pulumi.String("application"),
+		Internal:                 pulumi.Bool(false),
+		IpAddressType:            pulumi.String("ipv4"),
+		Subnets:                  network.PublicSubnetIDs,
+		SecurityGroups:           pulumi.StringArray{groups.LoadBalancer.ID()},
+		IdleTimeout:              pulumi.Int(IdleTimeoutSeconds),
+		DropInvalidHeaderFields:  pulumi.Bool(true),
+		DesyncMitigationMode:     pulumi.String(DesyncMitigationMode),
+		EnableDeletionProtection: pulumi.Bool(s.cfg.Protect),
+		EnableHttp2:              pulumi.Bool(true),
+	}
+	if s.cfg.LB.AccessLogs {
+		bucket, err := newAccessLogBucket(s)
+		if err != nil {
+			return nil, err
+		}
+		args.AccessLogs = &lb.LoadBalancerAccessLogsArgs{
+			Bucket:  bucket,
+			Prefix:  pulumi.String(accessLogPrefix),
+			Enabled: pulumi.Bool(true),
+		}
+	}
+	alb, err := lb.NewLoadBalancer(s.ctx, "registry", args, s.opts()...)
+	if err != nil {
+		return nil, err
+	}
+
+	// TLS all the way: the ALB speaks HTTPS to the task (a HIPAA requirement); the task presents
+	// a certificate generated at its start, which the ALB accepts without validating.
+	tg, err := lb.NewTargetGroup(s.ctx, "registry", &lb.TargetGroupArgs{
+		VpcId:                      network.VpcID,
+		TargetType:                 pulumi.String("ip"),
+		Protocol:                   pulumi.String("HTTPS"),
+		ProtocolVersion:            pulumi.String("HTTP1"),
+		Port:                       pulumi.Int(RegistryPort),
+		DeregistrationDelay:        pulumi.Int(deregistrationDelaySeconds),
+		LoadBalancingAlgorithmType: pulumi.String("least_outstanding_requests"),
+		HealthCheck: &lb.TargetGroupHealthCheckArgs{
+			Enabled:            pulumi.Bool(true),
+			Protocol:           pulumi.String("HTTP"),
+			Port:               pulumi.String(strconv.Itoa(HealthPort)),
+			Path:               pulumi.String(HealthCheckPath),
+			Matcher:            pulumi.String("200"),
+			Interval:           pulumi.Int(15),
+			Timeout:            pulumi.Int(5),
+			HealthyThreshold:   pulumi.Int(2),
+			UnhealthyThreshold: pulumi.Int(3),
+		},
+	}, s.opts()...)
+	if err != nil {
+		return nil, err
+	}
+	https, err := lb.NewListener(s.ctx, "https", &lb.ListenerArgs{
+		LoadBalancerArn: alb.Arn,
+		Port:            pulumi.Int(443),
+		Protocol:        pulumi.String("HTTPS"),
+		SslPolicy:       pulumi.String(SSLPolicy),
+		CertificateArn:  certificateArn,
+		DefaultActions: lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
+			Type:           pulumi.String("forward"),
+			TargetGroupArn: tg.Arn,
+		}},
+	}, s.opts()...)
+	if err != nil {
+		return nil, err
+	}
+	redirect, err := lb.NewListener(s.ctx, "http-redirect", &lb.ListenerArgs{
+		LoadBalancerArn: alb.Arn,
+		Port:            pulumi.Int(80),
+		Protocol:        pulumi.String("HTTP"),
+		DefaultActions: lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
+			Type: pulumi.String("redirect"),
+			Redirect: &lb.ListenerDefaultActionRedirectArgs{
+				Protocol:   pulumi.String("HTTPS"),
+				Port:       pulumi.String("443"),
+				StatusCode: pulumi.String("HTTP_301"),
+			},
+		}},
+	}, s.opts()...)
+	if err != nil {
+		return nil, err
+	}
+	return &LoadBalancer{
+		DNSName:              alb.DnsName,
+		ZoneID:               alb.ZoneId,
+		ArnSuffix:            alb.ArnSuffix,
+		TargetGroupArn:       tg.Arn,
+		TargetGroupArnSuffix: tg.ArnSuffix,
+		Listeners:            []pulumi.Resource{https, redirect},
+	}, nil
+}
+
+// newAccessLogBucket creates the bucket the ALB writes its access logs to: hardened like every
+// bucket of the stack, writable only by this region's load-balancer log delivery account, under
+// this account's prefix; kept (and protected in production) when the stack is destroyed.
+func newAccessLogBucket(s *scope) (pulumi.StringOutput, error) {
+	bucket, err := s3.NewBucketV2(s.ctx, "alb-access-logs", &s3.BucketV2Args{ForceDestroy: pulumi.Bool(false)},
+		s.opts(pulumi.RetainOnDelete(true), pulumi.Protect(s.cfg.Protect))...)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	// The regional Elastic Load Balancing account writes the logs (us-east-1 and the other
+	// regions older than 2022 deliver this way).
+	delivery := elb.GetServiceAccountOutput(s.ctx, elb.GetServiceAccountOutputArgs{}, s.invokeOpts()...)
+	err = hardenBucket(s, "alb-access-logs", bucket.Bucket, bucket.Arn, &bucketPolicyExtension{
+		values: []pulumi.StringOutput{delivery.Arn(), callerAccountID(s)},
+		statements: func(bucketArn string, v []string) []PolicyStatement {
+			return []PolicyStatement{{
+				Sid:       "AllowLoadBalancerLogDelivery",
+				Effect:    "Allow",
+				Principal: map[string]any{"AWS": v[0]},
+				Action:    []string{"s3:PutObject"},
+				Resource:  []string{fmt.Sprintf("%s/%s/AWSLogs/%s/*", bucketArn, accessLogPrefix, v[1])},
+			}}
+		},
+	}, pulumi.RetainOnDelete(true))
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	_, err = s3.NewBucketLifecycleConfigurationV2(s.ctx, "alb-access-logs", &s3.BucketLifecycleConfigurationV2Args{
+		Bucket: bucket.Bucket,
+		Rules: s3.BucketLifecycleConfigurationV2RuleArray{&s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id:         pulumi.String("expire-access-logs"),
+			Status:     pulumi.String("Enabled"),
+			Filter:     &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
+			Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(s.cfg.Service.LogRetentionDays)},
+		}},
+	}, s.opts(pulumi.RetainOnDelete(true))...)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return bucket.Bucket, nil
+}

@@ -1,0 +1,242 @@
+package infra
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+const (
+	containerName = "registry"
+	// containerUser is the numeric non-root user of image/Dockerfile, enforced here too.
+	containerUser = "65532:65532"
+	// scratchPath is the only writable path of the container (generated TLS key, config, JWKS).
+	scratchPath   = "/tmp/registry"
+	scratchVolume = "scratch"
+	// healthCheckGracePeriodSeconds covers task start: image pull, TLS key generation, first
+	// storage health check.
+	healthCheckGracePeriodSeconds = 120
+	// stopTimeoutSeconds is Fargate's maximum: in-flight requests get that long after SIGTERM.
+	stopTimeoutSeconds = 120
+)
+
+// Container definition, typed (the ECS API's field names), so the JSON is generated, not written.
+type containerDefinition struct {
+	Name                   string            `json:"name"`
+	Image                  string            `json:"image"`
+	Essential              bool              `json:"essential"`
+	User                   string            `json:"user"`
+	Privileged             bool              `json:"privileged"`
+	ReadonlyRootFilesystem bool              `json:"readonlyRootFilesystem"`
+	LinuxParameters        linuxParameters   `json:"linuxParameters"`
+	PortMappings           []portMapping     `json:"portMappings"`
+	Environment            []keyValue        `json:"environment"`
+	Secrets                []containerSecret `json:"secrets"`
+	MountPoints            []mountPoint      `json:"mountPoints"`
+	LogConfiguration       logConfiguration  `json:"logConfiguration"`
+	StopTimeout            int               `json:"stopTimeout"`
+}
+
+type linuxParameters struct {
+	Capabilities struct {
+		Drop []string `json:"drop"`
+	} `json:"capabilities"`
+}
+
+type portMapping struct {
+	Name          string `json:"name"`
+	ContainerPort int    `json:"containerPort"`
+	Protocol      string `json:"protocol"`
+}
+
+type keyValue struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type containerSecret struct {
+	Name      string `json:"name"`
+	ValueFrom string `json:"valueFrom"`
+}
+
+type mountPoint struct {
+	SourceVolume  string `json:"sourceVolume"`
+	ContainerPath string `json:"containerPath"`
+	ReadOnly      bool   `json:"readOnly"`
+}
+
+type logConfiguration struct {
+	LogDriver string            `json:"logDriver"`
+	Options   map[string]string `json:"options"`
+}
+
+// Service is what autoscaling and the outputs need from the ECS service.
+type Service struct {
+	ClusterName  pulumi.StringOutput
+	ServiceName  pulumi.StringOutput
+	LogGroupName pulumi.StringOutput
+}
+
+type serviceInputs struct {
+	network *Network
+	groups  *SecurityGroups
+	storage *Storage
+	secrets *RegistrySecrets
+	image   *RegistryImage
+	lb      *LoadBalancer
+}
+
+// registryEnvironment is the non-secret configuration of the image's entrypoint (image/README.md).
+func registryEnvironment(cfg *Config, bucket string) []keyValue {
+	r := cfg.Registry
+	return []keyValue{
+		{Name: EnvTokenRealm, Value: r.TokenRealm},
+		{Name: EnvTokenService, Value: r.Host},
+		{Name: EnvTokenIssuer, Value: r.TokenIssuer},
+		{Name: EnvTokenCertificates, Value: r.TokenSigningCertificates},
+		{Name: EnvNotificationURL, Value: r.NotificationURL},
+		{Name: EnvStorage, Value: "s3"},
+		{Name: EnvS3Bucket, Value: bucket},
+		{Name: EnvS3Region, Value: cfg.Region},
+		{Name: EnvListenAddr, Value: ":" + strconv.Itoa(RegistryPort)},
+		{Name: EnvHealthAddr, Value: ":" + strconv.Itoa(HealthPort)},
+		{Name: EnvScratchDir, Value: scratchPath},
+	}
+}
+
+// registrySecrets injects each key of the JSON secret as its own variable, resolved by ECS at task
+// start, so the values never appear in the task definition.
+func registrySecrets(secretArn string) []containerSecret {
+	return []containerSecret{
+		{Name: EnvNotificationAuth, ValueFrom: fmt.Sprintf("%s:%s::", secretArn, SecretKeyNotificationAuth)},
+		{Name: EnvHTTPSecret, ValueFrom: fmt.Sprintf("%s:%s::", secretArn, SecretKeyHTTPSecret)},
+	}
+}
+
+func newService(s *scope, in serviceInputs) (*Service, error) {
+	cfg := s.cfg
+	cluster, err := ecs.NewCluster(s.ctx, "registry", &ecs.ClusterArgs{
+		Settings: ecs.ClusterSettingArray{&ecs.ClusterSettingArgs{
+			Name:  pulumi.String("containerInsights"),
+			Value: pulumi.String("enabled"),
+		}},
+	}, s.opts()...)
+	if err != nil {
+		return nil, err
+	}
+	logGroup, err := cloudwatch.NewLogGroup(s.ctx, "registry", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(fmt.Sprintf("/ecs/%s/%s", cfg.Project, cfg.Stack)),
+		RetentionInDays: pulumi.Int(cfg.Service.LogRetentionDays),
+	}, s.opts()...)
+	if err != nil {
+		return nil, err
+	}
+	roles, err := newRoles(s, roleInputs{
+		bucketArn:          in.storage.BucketArn,
+		secretArn:          in.secrets.Arn,
+		logGroupArn:        logGroup.Arn,
+		pullRepositoryArns: in.image.PullRepositoryArns,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	containers := pulumi.All(in.image.DigestReference, in.storage.BucketName, in.secrets.Arn, logGroup.Name).ApplyT(
+		func(v []any) (string, error) {
+			image, bucket, secretArn, group := v[0].(string), v[1].(string), v[2].(string), v[3].(string)
+			def := containerDefinition{
+				Name:                   containerName,
+				Image:                  image,
+				Essential:              true,
+				User:                   containerUser,
+				Privileged:             false,
+				ReadonlyRootFilesystem: true,
+				PortMappings: []portMapping{
+					{Name: "registry-https", ContainerPort: RegistryPort, Protocol: "tcp"},
+					{Name: "health-http", ContainerPort: HealthPort, Protocol: "tcp"},
+				},
+				Environment: registryEnvironment(cfg, bucket),
+				Secrets:     registrySecrets(secretArn),
+				MountPoints: []mountPoint{{SourceVolume: scratchVolume, ContainerPath: scratchPath}},
+				LogConfiguration: logConfiguration{LogDriver: "awslogs", Options: map[string]string{
+					"awslogs-group":         group,
+					"awslogs-region":        cfg.Region,
+					"awslogs-stream-prefix": containerName,
+					// Never block the registry on CloudWatch; buffer instead.
+					"mode":            "non-blocking",
+					"max-buffer-size": "25m",
+				}},
+				StopTimeout: stopTimeoutSeconds,
+			}
+			def.LinuxParameters.Capabilities.Drop = []string{"ALL"}
+			b, err := json.Marshal([]containerDefinition{def})
+			return string(b), err
+		}).(pulumi.StringOutput)
+
+	task, err := ecs.NewTaskDefinition(s.ctx, "registry", &ecs.TaskDefinitionArgs{
+		Family:                  pulumi.String(fmt.Sprintf("%s-%s", cfg.Project, cfg.Stack)),
+		RequiresCompatibilities: pulumi.StringArray{pulumi.String("FARGATE")},
+		NetworkMode:             pulumi.String("awsvpc"),
+		Cpu:                     pulumi.String(strconv.Itoa(cfg.Service.CPU)),
+		Memory:                  pulumi.String(strconv.Itoa(cfg.Service.Memory)),
+		RuntimePlatform: &ecs.TaskDefinitionRuntimePlatformArgs{
+			OperatingSystemFamily: pulumi.String("LINUX"),
+			CpuArchitecture:       pulumi.String(string(cfg.Service.Architecture)),
+		},
+		ExecutionRoleArn:     roles.ExecutionRoleArn,
+		TaskRoleArn:          roles.TaskRoleArn,
+		ContainerDefinitions: containers,
+		// A task-local volume: the scratch path stays writable while the root filesystem is not.
+		Volumes: ecs.TaskDefinitionVolumeArray{&ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(scratchVolume)}},
+	}, s.opts()...)
+	if err != nil {
+		return nil, err
+	}
+
+	// Tasks start only once the secret has a value, the roles can act and the listeners route:
+	// otherwise the first deployment fails in ways that surface only as a tripped circuit breaker.
+	startAfter := append([]pulumi.Resource{in.secrets.Version}, roles.Policies...)
+	startAfter = append(startAfter, in.lb.Listeners...)
+	service, err := ecs.NewService(s.ctx, "registry", &ecs.ServiceArgs{
+		Cluster:         cluster.Arn,
+		TaskDefinition:  task.Arn,
+		DesiredCount:    pulumi.Int(cfg.Service.DesiredCount),
+		LaunchType:      pulumi.String("FARGATE"),
+		PlatformVersion: pulumi.String("LATEST"),
+		NetworkConfiguration: &ecs.ServiceNetworkConfigurationArgs{
+			Subnets:        in.network.PrivateSubnetIDs,
+			SecurityGroups: pulumi.StringArray{in.groups.Task.ID()},
+			AssignPublicIp: pulumi.Bool(false),
+		},
+		LoadBalancers: ecs.ServiceLoadBalancerArray{&ecs.ServiceLoadBalancerArgs{
+			TargetGroupArn: in.lb.TargetGroupArn,
+			ContainerName:  pulumi.String(containerName),
+			ContainerPort:  pulumi.Int(RegistryPort),
+		}},
+		DeploymentCircuitBreaker: &ecs.ServiceDeploymentCircuitBreakerArgs{
+			Enable:   pulumi.Bool(true),
+			Rollback: pulumi.Bool(true),
+		},
+		// Never fewer healthy tasks than desired during a deployment.
+		DeploymentMinimumHealthyPercent: pulumi.Int(100),
+		DeploymentMaximumPercent:        pulumi.Int(200),
+		HealthCheckGracePeriodSeconds:   pulumi.Int(healthCheckGracePeriodSeconds),
+		// Keeps tasks spread evenly over the private subnets' availability zones.
+		AvailabilityZoneRebalancing: pulumi.String("ENABLED"),
+		WaitForSteadyState:          pulumi.Bool(true),
+		PropagateTags:               pulumi.String("SERVICE"),
+		EnableEcsManagedTags:        pulumi.Bool(true),
+	}, s.opts(
+		pulumi.DependsOn(startAfter),
+		// Autoscaling owns the running count after creation; an update must not reset it.
+		pulumi.IgnoreChanges([]string{"desiredCount"}),
+	)...)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{ClusterName: cluster.Name, ServiceName: service.Name, LogGroupName: logGroup.Name}, nil
+}

@@ -1,0 +1,146 @@
+package infra
+
+import (
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Storage is the S3 bucket holding the registry's image data.
+type Storage struct {
+	BucketName pulumi.StringOutput
+	BucketArn  pulumi.StringOutput
+}
+
+// newImageStorage creates the image bucket, or adopts an existing one by name. An adopted bucket is
+// only looked up, never put in the stack's state as a bucket, so no Pulumi operation can delete or
+// copy it; a created bucket is retained on delete and protected in production. Either way the
+// bucket gets the same hardening, and that hardening is itself retained, so destroying the stack
+// never leaves a bucket of images less protected than it was.
+func newImageStorage(s *scope) (*Storage, error) {
+	cfg := s.cfg.Storage
+	var name, arn pulumi.StringOutput
+	if cfg.ExistingBucketName != "" {
+		existing := s3.LookupBucketOutput(s.ctx, s3.LookupBucketOutputArgs{Bucket: pulumi.String(cfg.ExistingBucketName)}, s.invokeOpts()...)
+		name, arn = existing.Bucket(), existing.Arn()
+	} else {
+		bucket, err := s3.NewBucketV2(s.ctx, "images", &s3.BucketV2Args{ForceDestroy: pulumi.Bool(false)},
+			s.opts(pulumi.RetainOnDelete(true), pulumi.Protect(s.cfg.Protect))...)
+		if err != nil {
+			return nil, err
+		}
+		name, arn = bucket.Bucket, bucket.Arn
+	}
+
+	keep := []pulumi.ResourceOption{pulumi.RetainOnDelete(true)}
+	if err := hardenBucket(s, "images", name, arn, nil, keep...); err != nil {
+		return nil, err
+	}
+	// Versioning turns an accidental overwrite or delete into a recoverable noncurrent version.
+	versioning, err := s3.NewBucketVersioningV2(s.ctx, "images", &s3.BucketVersioningV2Args{
+		Bucket:                  name,
+		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
+	}, s.opts(keep...)...)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s3.NewBucketLifecycleConfigurationV2(s.ctx, "images", &s3.BucketLifecycleConfigurationV2Args{
+		Bucket: name,
+		Rules: s3.BucketLifecycleConfigurationV2RuleArray{
+			// Pushes that die mid-layer leave multipart uploads that are billed until aborted.
+			&s3.BucketLifecycleConfigurationV2RuleArgs{
+				Id:     pulumi.String("abort-incomplete-multipart-uploads"),
+				Status: pulumi.String("Enabled"),
+				Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
+				AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
+					DaysAfterInitiation: pulumi.Int(cfg.AbortIncompleteUploadDays),
+				},
+			},
+			// The registry deletes its upload scratch objects; their noncurrent versions and the
+			// delete markers left behind must not accumulate forever.
+			&s3.BucketLifecycleConfigurationV2RuleArgs{
+				Id:     pulumi.String("expire-noncurrent-versions"),
+				Status: pulumi.String("Enabled"),
+				Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
+				NoncurrentVersionExpiration: &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
+					NoncurrentDays: pulumi.Int(cfg.NoncurrentVersionExpirationDays),
+				},
+				Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{
+					ExpiredObjectDeleteMarker: pulumi.Bool(true),
+				},
+			},
+		},
+	}, s.opts(append(keep, pulumi.DependsOn([]pulumi.Resource{versioning}))...)...)
+	if err != nil {
+		return nil, err
+	}
+	return &Storage{BucketName: name, BucketArn: arn}, nil
+}
+
+// bucketPolicyExtension adds statements to a hardened bucket's policy; they may use values known
+// only at deployment (account ids, service principals), resolved in the given order.
+type bucketPolicyExtension struct {
+	values     []pulumi.StringOutput
+	statements func(bucketArn string, values []string) []PolicyStatement
+}
+
+// hardenBucket applies the baseline every bucket of the stack gets: all public access blocked,
+// ACLs disabled (bucket owner owns every object), SSE-S3 default encryption, and a policy that
+// denies any request not made over TLS, plus the statements of extra, if any.
+func hardenBucket(s *scope, name string, bucket, arn pulumi.StringOutput, extra *bucketPolicyExtension, opts ...pulumi.ResourceOption) error {
+	publicAccess, err := s3.NewBucketPublicAccessBlock(s.ctx, name, &s3.BucketPublicAccessBlockArgs{
+		Bucket:                bucket,
+		BlockPublicAcls:       pulumi.Bool(true),
+		BlockPublicPolicy:     pulumi.Bool(true),
+		IgnorePublicAcls:      pulumi.Bool(true),
+		RestrictPublicBuckets: pulumi.Bool(true),
+	}, s.opts(opts...)...)
+	if err != nil {
+		return err
+	}
+	_, err = s3.NewBucketOwnershipControls(s.ctx, name, &s3.BucketOwnershipControlsArgs{
+		Bucket: bucket,
+		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
+	}, s.opts(opts...)...)
+	if err != nil {
+		return err
+	}
+	// SSE-S3 rather than SSE-KMS: ALB access logs support only SSE-S3, and for image data it adds
+	// no per-request KMS calls (and KMS throttling) on pull-heavy deployment days.
+	_, err = s3.NewBucketServerSideEncryptionConfigurationV2(s.ctx, name, &s3.BucketServerSideEncryptionConfigurationV2Args{
+		Bucket: bucket,
+		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{
+			&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
+				ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
+					SseAlgorithm: pulumi.String("AES256"),
+				},
+				BucketKeyEnabled: pulumi.Bool(true),
+			},
+		},
+	}, s.opts(opts...)...)
+	if err != nil {
+		return err
+	}
+	values := []pulumi.StringOutput{arn}
+	if extra != nil {
+		values = append(values, extra.values...)
+	}
+	document := policyJSON(func(v []string) PolicyDocument {
+		statements := []PolicyStatement{{
+			Sid:       "DenyInsecureTransport",
+			Effect:    "Deny",
+			Principal: map[string]any{"AWS": "*"},
+			Action:    []string{"s3:*"},
+			Resource:  []string{v[0], v[0] + "/*"},
+			Condition: map[string]map[string]string{"Bool": {"aws:SecureTransport": "false"}},
+		}}
+		if extra != nil {
+			statements = append(statements, extra.statements(v[0], v[1:])...)
+		}
+		return policy(statements...)
+	}, values...)
+	// The policy waits for the public access block so a permissive statement can never be live
+	// without the block in front of it.
+	_, err = s3.NewBucketPolicy(s.ctx, name, &s3.BucketPolicyArgs{Bucket: bucket, Policy: document},
+		s.opts(append(opts, pulumi.DependsOn([]pulumi.Resource{publicAccess}))...)...)
+	return err
+}
