@@ -1,0 +1,9 @@
+//go:build !linux && !darwin
+
+package registryconfig
+
+import "errors"
+
+func execRegistry(path string, argv, env, secrets []string) error {
+	return errors.New("starting the registry needs Linux or macOS")
+}
