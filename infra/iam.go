@@ -49,7 +49,7 @@ func newRoles(s *scope, in roleInputs) (*Roles, error) {
 		return nil, err
 	}
 	values := append([]pulumi.StringOutput{in.logGroupArn, in.secretArn}, in.pullRepositoryArns...)
-	executionPolicy, err := iam.NewRolePolicy(s.ctx, "execution", &iam.RolePolicyArgs{
+	executionPolicy, err := iam.NewRolePolicy(s.ctx, "execution-policy", &iam.RolePolicyArgs{
 		Role: execution.ID(),
 		Name: pulumi.String(executionPolicyName),
 		Policy: policyJSON(func(v []string) PolicyDocument {
@@ -78,7 +78,7 @@ func newRoles(s *scope, in roleInputs) (*Roles, error) {
 	if err != nil {
 		return nil, err
 	}
-	taskPolicy, err := iam.NewRolePolicy(s.ctx, "task", &iam.RolePolicyArgs{
+	taskPolicy, err := iam.NewRolePolicy(s.ctx, "task-policy", &iam.RolePolicyArgs{
 		Role: task.ID(),
 		Name: pulumi.String(taskPolicyName),
 		Policy: policyJSON(func(v []string) PolicyDocument {

@@ -166,7 +166,11 @@ func contentTag(root string, inputs []string) (string, error) {
 			if err != nil {
 				return err
 			}
-			if !d.IsDir() {
+			// Mirror .dockerignore: tests and their data are not part of the image.
+			if d.IsDir() && d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() && !strings.HasSuffix(path, "_test.go") {
 				files = append(files, path)
 			}
 			return nil

@@ -52,7 +52,7 @@ func newRegistrySecrets(s *scope) (*RegistrySecrets, error) {
 		})
 		return string(b), err
 	}).(pulumi.StringOutput)
-	version, err := secretsmanager.NewSecretVersion(s.ctx, "registry", &secretsmanager.SecretVersionArgs{
+	version, err := secretsmanager.NewSecretVersion(s.ctx, "registry-secret-value", &secretsmanager.SecretVersionArgs{
 		SecretId:     secret.ID(),
 		SecretString: pulumi.ToSecret(value).(pulumi.StringOutput),
 	}, s.opts()...)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -94,17 +95,17 @@ type serviceInputs struct {
 func registryEnvironment(cfg *Config, bucket string) []keyValue {
 	r := cfg.Registry
 	return []keyValue{
-		{Name: EnvTokenRealm, Value: r.TokenRealm},
-		{Name: EnvTokenService, Value: r.Host},
-		{Name: EnvTokenIssuer, Value: r.TokenIssuer},
-		{Name: EnvTokenCertificates, Value: r.TokenSigningCertificates},
-		{Name: EnvNotificationURL, Value: r.NotificationURL},
-		{Name: EnvStorage, Value: "s3"},
-		{Name: EnvS3Bucket, Value: bucket},
-		{Name: EnvS3Region, Value: cfg.Region},
-		{Name: EnvListenAddr, Value: ":" + strconv.Itoa(RegistryPort)},
-		{Name: EnvHealthAddr, Value: ":" + strconv.Itoa(HealthPort)},
-		{Name: EnvScratchDir, Value: scratchPath},
+		{Name: registryconfig.EnvTokenRealm, Value: r.TokenRealm},
+		{Name: registryconfig.EnvTokenService, Value: r.Host},
+		{Name: registryconfig.EnvTokenIssuer, Value: r.TokenIssuer},
+		{Name: registryconfig.EnvTokenCertificates, Value: r.TokenSigningCertificates},
+		{Name: registryconfig.EnvNotificationURL, Value: r.NotificationURL},
+		{Name: registryconfig.EnvStorage, Value: registryconfig.StorageS3},
+		{Name: registryconfig.EnvS3Bucket, Value: bucket},
+		{Name: registryconfig.EnvS3Region, Value: cfg.Region},
+		{Name: registryconfig.EnvListenAddr, Value: ":" + strconv.Itoa(RegistryPort)},
+		{Name: registryconfig.EnvHealthAddr, Value: ":" + strconv.Itoa(HealthPort)},
+		{Name: registryconfig.EnvScratchDir, Value: scratchPath},
 	}
 }
 
@@ -112,8 +113,8 @@ func registryEnvironment(cfg *Config, bucket string) []keyValue {
 // start, so the values never appear in the task definition.
 func registrySecrets(secretArn string) []containerSecret {
 	return []containerSecret{
-		{Name: EnvNotificationAuth, ValueFrom: fmt.Sprintf("%s:%s::", secretArn, SecretKeyNotificationAuth)},
-		{Name: EnvHTTPSecret, ValueFrom: fmt.Sprintf("%s:%s::", secretArn, SecretKeyHTTPSecret)},
+		{Name: registryconfig.EnvNotificationAuth, ValueFrom: fmt.Sprintf("%s:%s::", secretArn, SecretKeyNotificationAuth)},
+		{Name: registryconfig.EnvHTTPSecret, ValueFrom: fmt.Sprintf("%s:%s::", secretArn, SecretKeyHTTPSecret)},
 	}
 }
 
