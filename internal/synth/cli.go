@@ -21,8 +21,10 @@ import (
 // LoadOptions.Placeholders), runs program under the mocks, writes
 // <out>/<stack>.json and prints the summary to stdout; warnings go to
 // stderr. On a config or program error it prints the message `pulumi
-// preview` would and returns 1 (2 for bad usage).
-func Main(args []string, program func(ctx *pulumi.Context) error, placeholders map[string]string, stdout, stderr io.Writer) int {
+// preview` would and returns 1 (2 for bad usage). opts go to Run, e.g. the
+// same extra mocks the snapshot test uses, so both see the same resources.
+func Main(args []string, program func(ctx *pulumi.Context) error, placeholders map[string]string,
+	stdout, stderr io.Writer, opts ...Option) int {
 	fs := flag.NewFlagSet("synth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	stack := fs.String("stack", "", "stack to synthesize: dev or prod (required)")
@@ -56,7 +58,7 @@ func Main(args []string, program func(ctx *pulumi.Context) error, placeholders m
 	res, err := Run(func(ctx *pulumi.Context) error {
 		bodyErr = program(ctx)
 		return bodyErr
-	}, cfg)
+	}, cfg, opts...)
 	if err != nil {
 		// Run returns the program's own error whenever there is one.
 		fmt.Fprintln(stderr, PreviewMessage(err, bodyErr != nil))

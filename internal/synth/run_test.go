@@ -107,7 +107,8 @@ func sampleProgram(ctx *pulumi.Context) error {
 	}
 	var net vpc
 	if err := ctx.RegisterRemoteComponentResource("awsx:ec2:Vpc", "vpc", pulumi.Map{
-		"cidrBlock": pulumi.String("10.0.0.0/24"),
+		"cidrBlock":   pulumi.String("10.0.0.0/24"),
+		"natGateways": pulumi.Map{"strategy": pulumi.String("Single")},
 	}, &net, pulumi.Providers(&aws)); err != nil {
 		return err
 	}
@@ -194,7 +195,7 @@ func TestRunRecordsResources(t *testing.T) {
 	}
 
 	v := mustGet(t, res, "awsx:ec2:Vpc", "vpc")
-	if !v.Component || v.Inputs["cidrBlock"] != "10.0.0.0/24" {
+	if !v.Component || v.Inputs["cidrBlock"] != "10.0.0.0/24" || v.Providers["aws"] != "aws" {
 		t.Errorf("vpc = %+v", v)
 	}
 	sg := mustGet(t, res, "aws:ec2/securityGroup:SecurityGroup", "sg-3")
@@ -602,6 +603,7 @@ func TestSummary(t *testing.T) {
 		"ingress=[tcp/443@0.0.0.0/0]",
 		"region=us-west-2",
 		"cidrBlock=10.0.0.0/24",
+		"natGateways=Single", // a labelled nested setting
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)

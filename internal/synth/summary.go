@@ -8,11 +8,12 @@ import (
 	"strings"
 )
 
-// keySettings names, per type, the inputs worth a glance in the summary.
-// Types not listed show their first few short scalar inputs.
+// keySettings names, per type, the inputs worth a glance in the summary:
+// "path" or "label=path". Types not listed show their first few short
+// scalar inputs.
 var keySettings = map[string][]string{
-	"pulumi:providers:aws":                {"region", "defaultTags.tags"},
-	"awsx:ec2:Vpc":                        {"cidrBlock", "numberOfAvailabilityZones", "natGateways.strategy", "subnetStrategy"},
+	"pulumi:providers:aws":                {"region", "defaultTags=defaultTags.tags"},
+	"awsx:ec2:Vpc":                        {"cidrBlock", "numberOfAvailabilityZones", "natGateways=natGateways.strategy", "subnetStrategy"},
 	"aws:ec2/vpc:Vpc":                     {"cidrBlock", "enableDnsHostnames"},
 	"aws:ec2/subnet:Subnet":               {"cidrBlock", "availabilityZone", "mapPublicIpOnLaunch"},
 	"aws:ec2/securityGroup:SecurityGroup": {"description", "ingress", "egress"},
@@ -24,41 +25,41 @@ var keySettings = map[string][]string{
 		"ipProtocol", "fromPort", "toPort", "cidrIpv4", "referencedSecurityGroupId", "prefixListId"},
 	"aws:ec2/vpcEndpoint:VpcEndpoint": {"serviceName", "vpcEndpointType", "privateDnsEnabled"},
 	"aws:lb/loadBalancer:LoadBalancer": {
-		"loadBalancerType", "internal", "idleTimeout", "dropInvalidHeaderFields", "accessLogs.enabled"},
-	"aws:lb/listener:Listener": {"port", "protocol", "sslPolicy", "defaultActions[0].type"},
+		"loadBalancerType", "internal", "idleTimeout", "dropInvalidHeaderFields", "accessLogs=accessLogs.enabled"},
+	"aws:lb/listener:Listener": {"port", "protocol", "sslPolicy", "action=defaultActions[0].type"},
 	"aws:lb/targetGroup:TargetGroup": {
 		"port", "protocol", "targetType", "healthCheck.path", "healthCheck.matcher", "deregistrationDelay"},
-	"aws:lb/listenerRule:ListenerRule": {"priority", "actions[0].type"},
+	"aws:lb/listenerRule:ListenerRule": {"priority", "action=actions[0].type"},
 	"aws:ecs/cluster:Cluster":          {"settings"},
 	"aws:ecs/taskDefinition:TaskDefinition": {
-		"family", "cpu", "memory", "networkMode", "requiresCompatibilities", "runtimePlatform.cpuArchitecture"},
+		"family", "cpu", "memory", "networkMode", "requiresCompatibilities", "cpuArchitecture=runtimePlatform.cpuArchitecture"},
 	"aws:ecs/service:Service": {
 		"desiredCount", "launchType", "platformVersion", "healthCheckGracePeriodSeconds",
-		"enableExecuteCommand", "deploymentCircuitBreaker.rollback"},
+		"enableExecuteCommand", "circuitBreakerRollback=deploymentCircuitBreaker.rollback"},
 	"aws:cloudwatch/logGroup:LogGroup":             {"name", "retentionInDays"},
 	"aws:cloudwatch/metricAlarm:MetricAlarm":       {"metricName", "comparisonOperator", "threshold", "evaluationPeriods", "period"},
 	"aws:s3/bucketV2:BucketV2":                     {"bucket", "forceDestroy"},
-	"aws:s3/bucketVersioningV2:BucketVersioningV2": {"versioningConfiguration.status"},
+	"aws:s3/bucketVersioningV2:BucketVersioningV2": {"versioning=versioningConfiguration.status"},
 	"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": {
 		"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"},
 	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": {
-		"rules[0].applyServerSideEncryptionByDefault.sseAlgorithm", "rules[0].bucketKeyEnabled"},
-	"aws:s3/bucketOwnershipControls:BucketOwnershipControls": {"rule.objectOwnership"},
+		"sseAlgorithm=rules[0].applyServerSideEncryptionByDefault.sseAlgorithm", "bucketKeyEnabled=rules[0].bucketKeyEnabled"},
+	"aws:s3/bucketOwnershipControls:BucketOwnershipControls": {"objectOwnership=rule.objectOwnership"},
 	"aws:ecr/repository:Repository": {
-		"name", "imageTagMutability", "imageScanningConfiguration.scanOnPush", "forceDelete"},
+		"name", "imageTagMutability", "scanOnPush=imageScanningConfiguration.scanOnPush", "forceDelete"},
 	"aws:acm/certificate:Certificate":                   {"domainName", "subjectAlternativeNames", "validationMethod"},
-	"aws:route53/record:Record":                         {"name", "type", "ttl", "aliases[0].name"},
+	"aws:route53/record:Record":                         {"name", "type", "ttl", "alias=aliases[0].name"},
 	"aws:secretsmanager/secret:Secret":                  {"name", "recoveryWindowInDays"},
 	"aws:iam/role:Role":                                 {"name", "path", "managedPolicyArns"},
 	"aws:iam/rolePolicyAttachment:RolePolicyAttachment": {"policyArn"},
 	"aws:appautoscaling/target:Target":                  {"minCapacity", "maxCapacity", "scalableDimension"},
 	"aws:appautoscaling/policy:Policy": {
 		"policyType",
-		"targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType",
-		"targetTrackingScalingPolicyConfiguration.targetValue"},
+		"metric=targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType",
+		"targetValue=targetTrackingScalingPolicyConfiguration.targetValue"},
 	"random:index/randomPassword:RandomPassword": {"length", "special"},
 	"random:index/randomBytes:RandomBytes":       {"length"},
-	"docker:index/image:Image":                   {"imageName", "build.platform", "build.dockerfile"},
+	"docker:index/image:Image":                   {"imageName", "platform=build.platform", "dockerfile=build.dockerfile"},
 }
 
 // Summary writes one line per resource: type (shortened as `pulumi preview`
@@ -77,12 +78,19 @@ func (r *Result) Summary(w io.Writer) {
 	}
 }
 
+// maxValue is the most runes of one value the summary shows.
+const maxValue = 96
+
 func settings(r Resource) []string {
 	var out []string
 	if paths, ok := keySettings[r.Type]; ok {
 		for _, p := range paths {
-			if v, ok := r.Input(p); ok && v != nil {
-				out = append(out, p+"="+compact(v, 60))
+			label, path, ok := strings.Cut(p, "=")
+			if !ok {
+				path = label
+			}
+			if v, ok := r.Input(path); ok && v != nil {
+				out = append(out, label+"="+compact(v, maxValue))
 			}
 		}
 	} else {
@@ -97,11 +105,11 @@ func settings(r Resource) []string {
 			}
 			switch v := r.Inputs[k].(type) {
 			case bool, float64:
-				out = append(out, k+"="+compact(v, 60))
+				out = append(out, k+"="+compact(v, maxValue))
 			case string:
 				// Skip documents (policies, container definitions) and long ids.
 				if len(v) <= 48 && !strings.HasPrefix(v, "{") && !strings.HasPrefix(v, "[") && !strings.HasPrefix(v, "arn:") {
-					out = append(out, k+"="+compact(v, 60))
+					out = append(out, k+"="+compact(v, maxValue))
 				}
 			}
 		}
