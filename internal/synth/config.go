@@ -122,7 +122,8 @@ func LoadStack(dir, stack string, opts LoadOptions) (*StackConfig, []Warning, er
 		return nil, nil, fmt.Errorf("could not load %s: %w", stackPath, err)
 	}
 	if msg := strings.TrimSpace(diagOut.String()); msg != "" {
-		warnings = append(warnings, Warning{Message: msg})
+		// The sink writes "warning: ..."; callers add their own prefix.
+		warnings = append(warnings, Warning{Message: strings.TrimPrefix(msg, "warning: ")})
 	}
 	if imports := ps.Environment.Imports(); len(imports) > 0 {
 		warnings = append(warnings, Warning{Message: fmt.Sprintf(

@@ -266,3 +266,28 @@ func TestLoadStackNoProject(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestLoadStackWarnsAboutEnvironmentsAndEmptyValues(t *testing.T) {
+	dir := writeProject(t, "name: proj\nruntime: go\n", map[string]string{
+		"dev": "encryptionsalt: v1:abc=\nenvironment:\n  - shared/aws\nconfig:\n  proj:empty:\n  proj:set: x\n",
+	})
+	cfg, warnings, err := LoadStack(dir, "dev", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := ""
+	for _, w := range warnings {
+		all += w.Message + "\n"
+	}
+	if strings.Contains(all, "warning:") {
+		t.Errorf("messages carry their own prefix:\n%s", all)
+	}
+	for _, want := range []string{`No value for configuration key "proj:empty"`, "imports Pulumi ESC environments (shared/aws)"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
+		}
+	}
+	if v, ok := cfg.Config["proj:empty"]; !ok || v != "" {
+		t.Errorf("empty value = %q, %v; the CLI treats it as an empty string", v, ok)
+	}
+}
