@@ -1,0 +1,188 @@
+package infra
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synth"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+func writeFile(dir, name, content string) error {
+	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(content), 0o644)
+}
+
+// expectConfigError synthesizes a stack that must fail validation and returns its problems. A
+// failed validation declares nothing at all.
+func expectConfigError(t *testing.T, cfg *synth.StackConfig) *ConfigError {
+	t.Helper()
+	r, err := synth.Run(func(ctx *pulumi.Context) error { _, err := Deploy(ctx); return err }, cfg)
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want a configuration error, got %v", err)
+	}
+	if r != nil && len(r.Resources) != 0 {
+		t.Errorf("a bad configuration declared %d resources; it must declare none", len(r.Resources))
+	}
+	return ce
+}
+
+// Each bad value is reported with its key and a fix, and nothing is created.
+func TestBadConfig(t *testing.T) {
+	const pem = "-----BEGIN CERTIFICATE-----\nMIIBnotacert\n-----END CERTIFICATE-----\n"
+	cases := []struct {
+		name      string
+		overrides map[string]string
+		secretSet func(*synth.StackConfig)
+		want      []string // every fragment must appear in one problem line
+	}{
+		{"missing notification auth", nil, func(c *synth.StackConfig) { delete(c.Config, project+":notificationAuth") },
+			[]string{project + ":notificationAuth: is required", "pulumi config set --secret notificationAuth", "--stack dev"}},
+		{"notification auth in plain text", nil, func(c *synth.StackConfig) { c.SecretKeys = nil },
+			[]string{"notificationAuth: is stored in plain text", "--secret"}},
+		{"notification auth not base64 user:password", map[string]string{"notificationAuth": "not base64!"}, nil,
+			[]string{"notificationAuth: is not the base64 encoding", "pulumi config set --secret notificationAuth"}},
+		{"missing required key", map[string]string{"registryHost": ""}, nil,
+			[]string{project + ":registryHost: is required", "pulumi config set registryHost docker.synapse.org --stack dev"}},
+		{"malformed CIDR", map[string]string{"vpcCidr": "172.29.0.0/33"}, nil,
+			[]string{"vpcCidr: \"172.29.0.0/33\" is not an IPv4 CIDR block", "pulumi config set vpcCidr"}},
+		{"CIDR with host bits", map[string]string{"vpcCidr": "172.29.0.7/24"}, nil,
+			[]string{"vpcCidr: \"172.29.0.7/24\" has host bits set", "172.29.0.0/24"}},
+		{"CIDR too small", map[string]string{"vpcCidr": "172.29.0.0/26"}, nil,
+			[]string{"vpcCidr: \"172.29.0.0/26\" must be between /16 and /24"}},
+		{"malformed certificate ARN", map[string]string{"certificateArn": "arn:aws:acm:us-east-1:123:certificate/x"}, nil,
+			[]string{"certificateArn: \"arn:aws:acm:us-east-1:123:certificate/x\" is not an ACM certificate ARN"}},
+		{"certificate from another region", map[string]string{"certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0b5e7a51-7c5f-4f1a-9a55-8a0c5ffd1c2a"}, nil,
+			[]string{"certificateArn: is in region eu-west-1 but the load balancer is in us-east-1"}},
+		{"no certificate source", map[string]string{"hostedZoneName": ""}, nil,
+			[]string{"certificateArn: the HTTPS listener needs a certificate", "pulumi config set hostedZoneName"}},
+		{"zone does not hold the host", map[string]string{"hostedZoneName": "synapse.org"}, nil,
+			[]string{"hostedZoneName: \"synapse.org\" does not contain registryHost \"dev-docker-registry.dev.sagebase.org\""}},
+		{"malformed host name", map[string]string{"registryHost": "Docker_Synapse"}, nil,
+			[]string{"registryHost: \"Docker_Synapse\" is not a DNS host name"}},
+		{"malformed e-mail", map[string]string{"ownerEmail": "synapseeng at sagebase"}, nil,
+			[]string{"ownerEmail: \"synapseeng at sagebase\" is not an e-mail address"}},
+		{"realm not https", map[string]string{"tokenRealm": "http://repo-dev.dev.sagebase.org/docker/v1/bearerToken"}, nil,
+			[]string{"tokenRealm: \"http://repo-dev.dev.sagebase.org/docker/v1/bearerToken\" is not an https:// URL"}},
+		{"invalid PEM", map[string]string{"tokenSigningCertificates": pem}, nil,
+			[]string{"tokenSigningCertificates: PEM block 1 is not a valid X.509 certificate"}},
+		{"no PEM at all", map[string]string{"tokenSigningCertificates": "hello"}, nil,
+			[]string{"tokenSigningCertificates: no PEM certificate found"}},
+		{"private key instead of certificate", map[string]string{"tokenSigningCertificates": "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n"}, nil,
+			[]string{"is a \"EC PRIVATE KEY\", not a CERTIFICATE"}},
+		{"min above max", map[string]string{"minCount": "5", "maxCount": "2", "desiredCount": "3"}, nil,
+			[]string{"minCount: 5 is greater than maxCount 2"}},
+		{"desired outside range", map[string]string{"desiredCount": "9"}, nil,
+			[]string{"desiredCount: 9 is outside minCount..maxCount (1..2)"}},
+		{"unknown architecture", map[string]string{"architecture": "ARM32"}, nil,
+			[]string{"architecture: \"ARM32\" is not one of ARM64, X86_64"}},
+		{"cpu/memory pair Fargate lacks", map[string]string{"cpu": "256", "memory": "4096"}, nil,
+			[]string{"memory: 4096 MiB is not offered by Fargate with cpu 256 (allowed: 512 to 2048 MiB"}},
+		{"cpu Fargate lacks", map[string]string{"cpu": "3000"}, nil,
+			[]string{"cpu: 3000 is not a Fargate CPU size"}},
+		{"log retention CloudWatch rejects", map[string]string{"logRetentionDays": "42"}, nil,
+			[]string{"logRetentionDays: 42 is not a retention CloudWatch Logs accepts"}},
+		{"image by tag", map[string]string{"image": "registry:3.1.1"}, nil,
+			[]string{"image: \"registry:3.1.1\" is not an image reference pinned by digest"}},
+		{"bad bucket name", map[string]string{"existingBucketName": "Bad_Bucket"}, nil,
+			[]string{"existingBucketName: \"Bad_Bucket\" is not a valid S3 bucket name"}},
+		{"alias without zone", map[string]string{"createDnsRecord": "true", "hostedZoneName": "", "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0b5e7a51-7c5f-4f1a-9a55-8a0c5ffd1c2a"}, nil,
+			[]string{"createDnsRecord: is true but hostedZoneName is not set"}},
+		{"region", map[string]string{"aws:region": "moon-1"}, nil,
+			[]string{"aws:region: \"moon-1\" is not an AWS region"}},
+		{"NAT strategy", map[string]string{"natGateways": "None"}, nil,
+			[]string{"natGateways: \"None\" is not one of OnePerAz, Single"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := loadStack(t, "dev", tc.overrides)
+			if tc.secretSet != nil {
+				tc.secretSet(cfg)
+			}
+			ce := expectConfigError(t, cfg)
+			msg := ce.Error()
+			found := false
+			for _, p := range ce.Problems {
+				all := true
+				for _, w := range tc.want {
+					all = all && strings.Contains(p, w)
+				}
+				found = found || all
+			}
+			if !found {
+				t.Errorf("no problem line contains all of %q:\n%s", tc.want, msg)
+			}
+			if !strings.Contains(msg, "nothing was created") {
+				t.Errorf("the error must say nothing was created:\n%s", msg)
+			}
+		})
+	}
+}
+
+// Every problem is reported in one go, not one per run.
+func TestBadConfigReportsEveryProblemAtOnce(t *testing.T) {
+	cfg := loadStack(t, "prod", map[string]string{
+		"vpcCidr": "10.0.0.0/8", "ownerEmail": "nobody", "minCount": "1", "architecture": "MIPS", "cpu": "512", "memory": "512",
+	})
+	delete(cfg.Config, project+":notificationAuth")
+	ce := expectConfigError(t, cfg)
+	for _, key := range []string{"vpcCidr", "ownerEmail", "minCount", "architecture", "memory", "notificationAuth"} {
+		found := false
+		for _, p := range ce.Problems {
+			found = found || strings.HasPrefix(p, project+":"+key+":")
+		}
+		if !found {
+			t.Errorf("problem with %s not reported:\n%s", key, ce.Error())
+		}
+	}
+	// prod is protected: one task is not enough.
+	if !strings.Contains(ce.Error(), "minCount: is 1 but a protected (production) stack runs at least two tasks") {
+		t.Errorf("protected stack with one task accepted:\n%s", ce.Error())
+	}
+}
+
+// The committed stack files are valid and carry Synapse's values.
+func TestStackFilesCarrySynapseValues(t *testing.T) {
+	want := map[string]map[string]string{
+		"dev": {
+			"registryHost": "dev-docker-registry.dev.sagebase.org", "vpcCidr": "172.29.0.0/24",
+			"tokenRealm":         "https://repo-dev.dev.sagebase.org/docker/v1/bearerToken",
+			"notificationUrl":    "https://repo-dev.dev.sagebase.org/dockerRegistryListener/v1/events",
+			"existingBucketName": "dev-docker-registry.sagebase.org", "tokenIssuer": "www.synapse.org",
+		},
+		"prod": {
+			"registryHost": "docker.synapse.org", "vpcCidr": "172.29.1.0/24",
+			"tokenRealm":         "https://repo-prod.prod.sagebase.org/docker/v1/bearerToken",
+			"notificationUrl":    "https://repo-prod.prod.sagebase.org/dockerRegistryListener/v1/events",
+			"existingBucketName": "prod.docker.registry.sagebase.org", "tokenIssuer": "www.synapse.org",
+		},
+	}
+	for stack, values := range want {
+		cfg := loadStack(t, stack, nil)
+		for k, v := range values {
+			if got := cfg.Config[project+":"+k]; got != v {
+				t.Errorf("%s %s = %q, want %q", stack, k, got, v)
+			}
+		}
+		pem, err := os.ReadFile(filepath.Join("..", "..", "shared", "synapse", "token-signing-"+stack+".pem"))
+		if err == nil && strings.TrimSpace(cfg.Config[project+":tokenSigningCertificates"]) != strings.TrimSpace(string(pem)) {
+			t.Errorf("%s signing certificate differs from Synapse's token-signing-%s.pem", stack, stack)
+		}
+		raw, err := os.ReadFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The secret may only ever be committed encrypted (`secure:`), never as a value.
+		if m := regexp.MustCompile(`(?m)^\s*` + project + `:notificationAuth:(.*)$`).FindStringSubmatch(string(raw)); m != nil && !strings.Contains(m[1], "secure") {
+			t.Errorf("Pulumi.%s.yaml holds notificationAuth in plain text", stack)
+		}
+	}
+}

@@ -1,0 +1,44 @@
+package infra
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+
+	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synth"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// TestSnapshots compares what each stack declares with the reviewed snapshot in testdata/, so
+// every infrastructure change shows up as a diff in the pull request. After an intended change:
+// make snapshots.
+func TestSnapshots(t *testing.T) {
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			// Exactly what `make synth` runs and writes: the stack file, secrets as placeholders,
+			// the default mocks.
+			cfg, _, err := synth.LoadStack("..", stack, synth.LoadOptions{Placeholders: SecretPlaceholders})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := synthJSON(t, cfg)
+			if again := synthJSON(t, cfg); !bytes.Equal(got, again) {
+				t.Fatal("two synth runs of the same stack differ; the snapshot would never be stable")
+			}
+			synth.CompareGolden(t, filepath.Join("testdata", "synth-"+stack+".json"), got)
+		})
+	}
+}
+
+func synthJSON(t *testing.T, cfg *synth.StackConfig) []byte {
+	t.Helper()
+	res, err := synth.Run(func(ctx *pulumi.Context) error { _, err := Deploy(ctx); return err }, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := res.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
