@@ -157,6 +157,10 @@ func (r *configReader) problem(name, format string, args ...any) {
 }
 
 func (r *configReader) setHint(name, example string) string {
+	if strings.HasPrefix(example, "--") {
+		// Everything after "--" is the value, so the stack flag must come first.
+		return fmt.Sprintf("pulumi config set %s --stack %s %s", name, r.stack, example)
+	}
 	return fmt.Sprintf("pulumi config set %s %s --stack %s", name, example, r.stack)
 }
 
@@ -463,7 +467,7 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 // be the base64 "user:password" Synapse checks.
 func (r *configReader) loadNotificationAuth() string {
 	const name = "notificationAuth"
-	fix := fmt.Sprintf(`pulumi config set --secret %s "$(printf '%%s' '<user>:<password>' | base64)" --stack %s`, name, r.stack)
+	fix := fmt.Sprintf(`pulumi config set --secret %s "$(printf '%%s' '<user>:<password>' | base64 | tr -d '\n')" --stack %s`, name, r.stack)
 	v, ok := r.raw(name)
 	if !ok {
 		r.problem(name, "is required: the base64 \"user:password\" Synapse expects on every notification. Set it (encrypted) with: %s", fix)
@@ -471,6 +475,10 @@ func (r *configReader) loadNotificationAuth() string {
 	}
 	if !r.ctx.IsConfigSecret(r.key(name)) {
 		r.problem(name, "is stored in plain text; it must be encrypted. Set it again with: %s", fix)
+	}
+	if strings.ContainsAny(v, " \t\r\n") {
+		r.problem(name, "contains white space or a line break (base64 wraps long input), which would break the Authorization header; set it with: %s", fix)
+		return v
 	}
 	decoded, err := base64.StdEncoding.DecodeString(v)
 	if err != nil || !strings.Contains(string(decoded), ":") || strings.HasPrefix(string(decoded), ":") {

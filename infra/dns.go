@@ -6,7 +6,8 @@ import (
 )
 
 // newDNSRecord points registryHost at the load balancer with an alias record, when enabled. It
-// takes over an existing record of the same name (the DNS cut-over from the CDK stack).
+// takes over an existing record of the same name (the DNS cut-over from the CDK stack), and is
+// retained when the stack lets go of it.
 func newDNSRecord(s *scope, lb *LoadBalancer) error {
 	if !s.cfg.DNS.CreateDNSRecord {
 		return nil
@@ -21,6 +22,8 @@ func newDNSRecord(s *scope, lb *LoadBalancer) error {
 			EvaluateTargetHealth: pulumi.Bool(true),
 		}},
 		AllowOverwrite: pulumi.Bool(true),
-	}, s.opts()...)
+		// Switching createDnsRecord off (a rollback) or destroying the stack must not take
+		// the registry off the air: the record stays, to be repointed by hand.
+	}, s.opts(pulumi.RetainOnDelete(true))...)
 	return err
 }

@@ -19,6 +19,8 @@ var testNotificationAuth = base64.StdEncoding.EncodeToString([]byte("registry-no
 
 const project = "synapse-docker-registry"
 
+const testSecretVersionID = "terraform-20261123000000000000000001"
+
 var stacks = []string{"dev", "prod"}
 
 // resolvedOutputs are the stack outputs once known.
@@ -97,6 +99,11 @@ func synthesize(t testing.TB, cfg *synth.StackConfig) (*run, error) {
 		return nil
 	}, cfg,
 		synth.WithInvokeMock("aws:ec2/getRouteTables:getRouteTables", routeTablesMock),
+		// A secret version id the task definition must carry.
+		synth.WithResourceMock(tSecretVersion, func(r *synth.MockResource) error {
+			r.Set("versionId", testSecretVersionID)
+			return nil
+		}),
 		// Readable security group ids let rule assertions name the groups they connect.
 		synth.WithResourceMock(tSecurityGroup, func(r *synth.MockResource) error {
 			r.ID = "sg-" + r.Name

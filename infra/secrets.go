@@ -24,6 +24,8 @@ type RegistrySecrets struct {
 	Arn pulumi.StringOutput
 	// Version is the secret's current value; tasks must not start before it exists.
 	Version *secretsmanager.SecretVersion
+	// VersionID changes whenever the value does.
+	VersionID pulumi.StringOutput
 }
 
 // newRegistrySecrets stores notification_auth (from config) and http_secret (generated once; the
@@ -59,5 +61,5 @@ func newRegistrySecrets(s *scope) (*RegistrySecrets, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RegistrySecrets{Arn: secret.Arn, Version: version}, nil
+	return &RegistrySecrets{Arn: secret.Arn, Version: version, VersionID: version.VersionId}, nil
 }

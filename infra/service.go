@@ -23,6 +23,7 @@ const (
 	healthCheckGracePeriodSeconds = 120
 	// stopTimeoutSeconds is Fargate's maximum: in-flight requests get that long after SIGTERM.
 	stopTimeoutSeconds = 120
+	secretVersionLabel = "org.synapse.registry.secret-version"
 )
 
 // Container definition, typed (the ECS API's field names), so the JSON is generated, not written.
@@ -39,6 +40,7 @@ type containerDefinition struct {
 	Secrets                []containerSecret `json:"secrets"`
 	MountPoints            []mountPoint      `json:"mountPoints"`
 	LogConfiguration       logConfiguration  `json:"logConfiguration"`
+	DockerLabels           map[string]string `json:"dockerLabels"`
 	StopTimeout            int               `json:"stopTimeout"`
 }
 
@@ -146,9 +148,9 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 		return nil, err
 	}
 
-	containers := pulumi.All(in.image.DigestReference, in.storage.BucketName, in.secrets.Arn, logGroup.Name).ApplyT(
+	containers := pulumi.All(in.image.DigestReference, in.storage.BucketName, in.secrets.Arn, logGroup.Name, in.secrets.VersionID).ApplyT(
 		func(v []any) (string, error) {
-			image, bucket, secretArn, group := v[0].(string), v[1].(string), v[2].(string), v[3].(string)
+			image, bucket, secretArn, group, secretVersion := v[0].(string), v[1].(string), v[2].(string), v[3].(string), v[4].(string)
 			def := containerDefinition{
 				Name:                   containerName,
 				Image:                  image,
@@ -172,6 +174,9 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 					"max-buffer-size": "25m",
 				}},
 				StopTimeout: stopTimeoutSeconds,
+				// ECS reads secrets only when a task starts: naming the secret's version here makes a
+				// changed secret a new task definition revision, so the service rolls its tasks.
+				DockerLabels: map[string]string{secretVersionLabel: secretVersion},
 			}
 			def.LinuxParameters.Capabilities.Drop = []string{"ALL"}
 			b, err := json.Marshal([]containerDefinition{def})

@@ -336,6 +336,9 @@ func TestExistingCertificateAndAliasRecord(t *testing.T) {
 		t.Errorf("listener certificate %q", got)
 	}
 	alias := r.one(t, tRecord, "registry-alias")
+	if !alias.RetainOnDelete {
+		t.Error("turning createDnsRecord off must not delete the live record")
+	}
 	if alias.InputString("name") != "docker.synapse.org" || alias.InputString("type") != "A" {
 		t.Errorf("alias record %v", alias.Inputs)
 	}
@@ -525,6 +528,11 @@ func TestTaskDefinition(t *testing.T) {
 			env[registryconfig.EnvTokenRealm] != r.config("tokenRealm") || env[registryconfig.EnvNotificationURL] != r.config("notificationUrl") ||
 			env[registryconfig.EnvTokenCertificates] != strings.TrimSpace(r.config("tokenSigningCertificates")) {
 			t.Errorf("registry settings do not match the stack config: %v", env)
+		}
+		// A new secret value is a new task definition revision, so the service restarts its tasks
+		// and they read it (ECS resolves secrets only at task start).
+		if labels, _ := c["dockerLabels"].(map[string]any); labels[secretVersionLabel] != testSecretVersionID {
+			t.Errorf("task definition does not follow the secret's version: labels %v", c["dockerLabels"])
 		}
 		logs := c["logConfiguration"].(map[string]any)
 		if logs["logDriver"] != "awslogs" || logs["options"].(map[string]any)["awslogs-group"] != r.outputs["logGroupName"] {
