@@ -1,0 +1,614 @@
+package cost
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Inventory is what a design runs that AWS bills for, counted from the resources it declares.
+// FromSynth builds it from the program's synth JSON; TodaysDesign builds the CDK design's.
+type Inventory struct {
+	// Label names the design in the report.
+	Label string
+	Stack string
+
+	// AvailabilityZones the VPC spans.
+	AvailabilityZones int
+	// NATGateways and NATEIPs: managed NAT gateways and the Elastic IPs they hold (awsx gives
+	// each of its gateways one EIP). NATBasis says where the count comes from.
+	NATGateways int
+	NATEIPs     int
+	NATBasis    string
+	// ElasticIPs declared on their own (aws:ec2/eip:Eip).
+	ElasticIPs int
+
+	LoadBalancers []LoadBalancer
+	Services      []Service
+	Endpoints     []Endpoint
+	// Secrets are the Secrets Manager secrets, by logical name.
+	Secrets   []string
+	LogGroups []LogGroup
+	// InsightsClusters are the ECS clusters with Container Insights turned on.
+	InsightsClusters []string
+	// TargetTrackingPolicies each make Application Auto Scaling create two CloudWatch alarms.
+	TargetTrackingPolicies int
+	Repositories           []Repository
+	Buckets                []Bucket
+
+	// Free counts the declared resources of types with no monthly charge of their own, by type.
+	Free map[string]int
+	// Unknown lists declared resources whose type this estimate does not know: not priced.
+	Unknown []string
+	// Notes are caveats found while counting.
+	Notes []string
+}
+
+// LoadBalancer is an ELB load balancer.
+type LoadBalancer struct {
+	Name string
+	// Type is "application" or "network".
+	Type string
+	// Internet is true for internet-facing load balancers.
+	Internet bool
+	// Nodes is the subnets (one per AZ) it has a node in; PublicIPv4 the addresses AWS bills
+	// for it (one per node when internet-facing over IPv4).
+	Nodes      int
+	PublicIPv4 int
+	// AccessLogBucket is the bucket its access logs go to ("" when off).
+	AccessLogBucket string
+}
+
+// Architecture names as ECS spells them.
+const (
+	ArchX86 = "X86_64"
+	ArchARM = "ARM64"
+)
+
+// Service is an ECS service on Fargate.
+type Service struct {
+	Name     string
+	VCPU     float64
+	MemoryGB float64
+	// Arch is ArchX86 or ArchARM; OS is LINUX unless the task says otherwise.
+	Arch string
+	OS   string
+	// Tasks is the count it runs in steady state (the scalable target's minimum, else the
+	// desired count); MaxTasks its ceiling.
+	Tasks    int
+	MaxTasks int
+	// TasksBasis says where Tasks comes from.
+	TasksBasis string
+	// PublicIP is true when each task gets a public IPv4 address.
+	PublicIP bool
+	// EphemeralGB is the task's ephemeral storage (20 GB unless the task definition asks more).
+	EphemeralGB float64
+	// SecretRefs is how many secrets ECS fetches for each task start.
+	SecretRefs int
+	// LogGroup is the awslogs group the task writes to.
+	LogGroup string
+}
+
+// Endpoint is a VPC endpoint.
+type Endpoint struct {
+	Name string
+	// Type is "Gateway" or "Interface".
+	Type string
+	// Service is the short service name: "s3", "logs", "execute-api", ...
+	Service string
+	// AZs is the number of subnets (one per AZ) an interface endpoint has a network interface in.
+	AZs int
+}
+
+// LogGroup is a CloudWatch log group.
+type LogGroup struct {
+	Name          string
+	RetentionDays int
+}
+
+// Repository is an ECR repository.
+type Repository struct {
+	Name string
+	// KeepImages is the lifecycle policy's image count (0: no count rule found).
+	KeepImages int
+}
+
+// Bucket roles.
+const (
+	BucketImages     = "images"
+	BucketAccessLogs = "access-logs"
+)
+
+// Bucket is an S3 bucket the stack creates or adopts (an adopted bucket still costs money).
+type Bucket struct {
+	Name string
+	// Role is BucketImages (registry data) or BucketAccessLogs (load balancer access logs).
+	Role string
+	// Created is false for an adopted bucket (only configured, not declared as a bucket).
+	Created bool
+	// Versioned buckets keep overwritten and deleted objects as noncurrent versions for
+	// NoncurrentDays (0: forever).
+	Versioned      bool
+	NoncurrentDays int
+	// ExpirationDays is the lifecycle's expiration of current objects (0: never).
+	ExpirationDays int
+}
+
+// Resource types with no monthly charge of their own: configuration, permissions, wiring, or a
+// cost counted through another resource (a task definition through its service, a lifecycle
+// policy through its repository or bucket, a scaling policy through the alarms it creates).
+var freeTypes = map[string]string{
+	"aws:acm/certificate:Certificate":                                                            "public ACM certificates are free",
+	"aws:acm/certificateValidation:CertificateValidation":                                        "a waiter, no AWS resource",
+	"aws:appautoscaling/target:Target":                                                           "free; its minimum sets the task count",
+	"aws:appautoscaling/policy:Policy":                                                           "free; target tracking alarms are counted",
+	"aws:ec2/securityGroup:SecurityGroup":                                                        "free",
+	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":                                    "free",
+	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":                                  "free",
+	"aws:ecr/lifecyclePolicy:LifecyclePolicy":                                                    "free; its count sizes ECR storage",
+	"aws:ecs/cluster:Cluster":                                                                    "free; Container Insights is counted",
+	"aws:ecs/taskDefinition:TaskDefinition":                                                      "free; counted through its service",
+	"aws:iam/role:Role":                                                                          "free",
+	"aws:iam/rolePolicy:RolePolicy":                                                              "free",
+	"aws:iam/policy:Policy":                                                                      "free",
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":                                          "free",
+	"aws:lb/listener:Listener":                                                                   "free; counted through its load balancer",
+	"aws:lb/listenerRule:ListenerRule":                                                           "free below 10 rules per request",
+	"aws:lb/targetGroup:TargetGroup":                                                             "free",
+	"aws:route53/record:Record":                                                                  "no charge for records; alias queries to an ALB are free, the hosted zone is not this stack's",
+	"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2":                       "free; read for the bucket's storage",
+	"aws:s3/bucketOwnershipControls:BucketOwnershipControls":                                     "free",
+	"aws:s3/bucketPolicy:BucketPolicy":                                                           "free",
+	"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":                                     "free",
+	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": "SSE-S3 is free",
+	"aws:s3/bucketVersioningV2:BucketVersioningV2":                                               "free; noncurrent versions are counted",
+	"aws:secretsmanager/secretVersion:SecretVersion":                                             "free; the secret is counted",
+	"docker:index/image:Image":                                                                   "built where `pulumi up` runs; its ECR storage is counted",
+	"random:index/randomBytes:RandomBytes":                                                       "no cloud resource",
+	"random:index/randomPassword:RandomPassword":                                                 "no cloud resource",
+	"pulumi:providers:aws":                                                                       "no cloud resource",
+	"aws:ec2/vpc:Vpc":                                                                            "free",
+	"aws:ec2/subnet:Subnet":                                                                      "free",
+	"aws:ec2/internetGateway:InternetGateway":                                                    "free",
+	"aws:ec2/routeTable:RouteTable":                                                              "free",
+	"aws:ec2/route:Route":                                                                        "free",
+	"aws:ec2/routeTableAssociation:RouteTableAssociation":                                        "free",
+}
+
+// Types FromSynth prices (the others are free or unknown).
+var pricedTypes = map[string]bool{
+	"awsx:ec2:Vpc":                      true,
+	"aws:ec2/natGateway:NatGateway":     true,
+	"aws:ec2/eip:Eip":                   true,
+	"aws:lb/loadBalancer:LoadBalancer":  true,
+	"aws:alb/loadBalancer:LoadBalancer": true,
+	"aws:ecs/service:Service":           true,
+	"aws:ec2/vpcEndpoint:VpcEndpoint":   true,
+	"aws:secretsmanager/secret:Secret":  true,
+	"aws:cloudwatch/logGroup:LogGroup":  true,
+	"aws:ecr/repository:Repository":     true,
+	"aws:s3/bucketV2:BucketV2":          true,
+	"aws:s3/bucket:Bucket":              true,
+}
+
+// FromSynth counts what the program's declared resources run. It never assumes a resource the
+// synth JSON does not declare.
+func FromSynth(s *Synth) Inventory {
+	inv := Inventory{Label: "ours (" + s.Stack + ")", Stack: s.Stack, Free: map[string]int{}}
+	inv.network(s)
+	inv.loadBalancers(s)
+	inv.services(s)
+	inv.endpoints(s)
+	for _, r := range s.ByType("aws:secretsmanager/secret:Secret") {
+		inv.Secrets = append(inv.Secrets, r.Name)
+	}
+	for _, r := range s.ByType("aws:cloudwatch/logGroup:LogGroup") {
+		days, _ := r.Num("retentionInDays")
+		name := r.Str("name")
+		if name == "" {
+			name = r.Name
+		}
+		inv.LogGroups = append(inv.LogGroups, LogGroup{Name: name, RetentionDays: int(days)})
+	}
+	for _, r := range s.ByType("aws:ecs/cluster:Cluster") {
+		for _, setting := range r.List("settings") {
+			m, _ := setting.(map[string]interface{})
+			if m["name"] == "containerInsights" && (m["value"] == "enabled" || m["value"] == "enhanced") {
+				inv.InsightsClusters = append(inv.InsightsClusters, r.Name)
+				if m["value"] == "enhanced" {
+					inv.note("cluster %q uses Container Insights with enhanced observability: priced as standard Container Insights (per-container metrics not counted)", r.Name)
+				}
+			}
+		}
+	}
+	for _, r := range s.ByType("aws:appautoscaling/policy:Policy") {
+		if r.Str("policyType") == "TargetTrackingScaling" {
+			inv.TargetTrackingPolicies++
+		}
+	}
+	inv.repositories(s)
+	inv.buckets(s)
+	for _, r := range s.Resources {
+		switch {
+		case pricedTypes[r.Type]:
+		case freeTypes[r.Type] != "":
+			inv.Free[r.Type]++
+		case r.Component && !strings.HasPrefix(r.Type, "awsx:"):
+			// The program's own component resources group others; they cost nothing.
+			inv.Free[r.Type]++
+		default:
+			inv.Unknown = append(inv.Unknown, r.Type+" "+r.Name)
+		}
+	}
+	sort.Strings(inv.Unknown)
+	return inv
+}
+
+func (inv *Inventory) note(format string, args ...interface{}) {
+	inv.Notes = append(inv.Notes, fmt.Sprintf(format, args...))
+}
+
+// network counts AZs and NAT gateways. awsx:ec2:Vpc is a component whose children (subnets, NAT
+// gateways, their EIPs) are created by the awsx provider, so they are counted from its inputs:
+// natGateways.strategy None = 0, Single = 1, OnePerAz = one per AZ, each with one EIP.
+func (inv *Inventory) network(s *Synth) {
+	for _, vpc := range s.ByType("awsx:ec2:Vpc") {
+		azs := 3
+		if n, ok := vpc.Num("numberOfAvailabilityZones"); ok {
+			azs = int(n)
+		} else if l := vpc.List("availabilityZoneNames"); len(l) > 0 {
+			azs = len(l)
+		} else {
+			inv.note("awsx:ec2:Vpc %q declares no numberOfAvailabilityZones: counted as awsx's default of 3", vpc.Name)
+		}
+		if azs > inv.AvailabilityZones {
+			inv.AvailabilityZones = azs
+		}
+		strategy := vpc.Str("natGateways.strategy")
+		n := 0
+		switch strategy {
+		case "None":
+		case "Single":
+			n = 1
+		case "OnePerAz":
+			n = azs
+		default:
+			n = azs
+			inv.note("awsx:ec2:Vpc %q declares no known natGateways.strategy (%q): counted as one NAT gateway per AZ, the most expensive case", vpc.Name, strategy)
+			strategy = "OnePerAz (assumed)"
+		}
+		inv.NATGateways += n
+		inv.NATEIPs += n
+		inv.NATBasis = fmt.Sprintf("awsx:ec2:Vpc %q natGateways.strategy %s over %d AZs", vpc.Name, strategy, azs)
+	}
+	if nats := s.ByType("aws:ec2/natGateway:NatGateway"); len(nats) > 0 {
+		inv.NATGateways += len(nats)
+		inv.NATBasis = strings.TrimPrefix(inv.NATBasis+fmt.Sprintf("; %d aws:ec2/natGateway:NatGateway", len(nats)), "; ")
+	}
+	inv.ElasticIPs = len(s.ByType("aws:ec2/eip:Eip"))
+	if inv.AvailabilityZones == 0 {
+		inv.AvailabilityZones = len(s.ByType("aws:ec2/subnet:Subnet")) / 2
+	}
+}
+
+func (inv *Inventory) loadBalancers(s *Synth) {
+	lbs := append(s.ByType("aws:lb/loadBalancer:LoadBalancer"), s.ByType("aws:alb/loadBalancer:LoadBalancer")...)
+	for _, r := range lbs {
+		lb := LoadBalancer{Name: r.Name, Type: r.Str("loadBalancerType"), Internet: !r.Bool("internal")}
+		if lb.Type == "" {
+			lb.Type = "application"
+		}
+		lb.Nodes = len(r.List("subnets"))
+		if m := r.List("subnetMappings"); len(m) > lb.Nodes {
+			lb.Nodes = len(m)
+		}
+		if lb.Nodes == 0 {
+			lb.Nodes = inv.AvailabilityZones
+			inv.note("load balancer %q lists no subnets: counted with a node in each of the %d AZs", r.Name, lb.Nodes)
+		}
+		ipType := r.Str("ipAddressType")
+		if lb.Internet && ipType != "dualstack-without-public-ipv4" {
+			lb.PublicIPv4 = lb.Nodes
+		}
+		if r.Bool("accessLogs.enabled") {
+			lb.AccessLogBucket = r.Str("accessLogs.bucket")
+		}
+		if lb.Type != "application" {
+			inv.note("load balancer %q is of type %q: priced at Application Load Balancer rates", r.Name, lb.Type)
+		}
+		inv.LoadBalancers = append(inv.LoadBalancers, lb)
+	}
+}
+
+// services counts Fargate tasks: size and architecture from the service's task definition, count
+// from the scalable target's minimum (autoscaling never goes below it; desiredCount is ignored
+// after creation) or, without one, the desired count.
+func (inv *Inventory) services(s *Synth) {
+	taskDefs := s.ByType("aws:ecs/taskDefinition:TaskDefinition")
+	targets := s.ByType("aws:appautoscaling/target:Target")
+	for _, svc := range s.ByType("aws:ecs/service:Service") {
+		if lt := svc.Str("launchType"); lt != "" && lt != "FARGATE" {
+			inv.note("ECS service %q has launch type %q: only Fargate is priced", svc.Name, lt)
+			continue
+		}
+		td, ok := taskDefinitionOf(svc, taskDefs)
+		if !ok {
+			inv.note("ECS service %q: its task definition is not in the synth output; not priced", svc.Name)
+			continue
+		}
+		out := Service{Name: svc.Name, Arch: ArchX86, OS: "LINUX", EphemeralGB: 20}
+		cpu, _ := td.Num("cpu")
+		mem, _ := td.Num("memory")
+		out.VCPU, out.MemoryGB = cpu/1024, mem/1024
+		if a := td.Str("runtimePlatform.cpuArchitecture"); a != "" {
+			out.Arch = a
+		}
+		if os := td.Str("runtimePlatform.operatingSystemFamily"); os != "" {
+			out.OS = os
+		}
+		if out.OS != "LINUX" {
+			inv.note("ECS service %q runs %s: priced at Linux rates (Windows adds a license fee per vCPU)", svc.Name, out.OS)
+		}
+		if gb, ok := td.Num("ephemeralStorage.sizeInGib"); ok && gb > out.EphemeralGB {
+			out.EphemeralGB = gb
+		}
+		out.SecretRefs, out.LogGroup = containerFacts(td.Str("containerDefinitions"))
+		out.PublicIP = svc.Bool("networkConfiguration.assignPublicIp")
+		desired, _ := svc.Num("desiredCount")
+		out.Tasks, out.MaxTasks = int(desired), int(desired)
+		out.TasksBasis = fmt.Sprintf("desiredCount %d", out.Tasks)
+		if t, ok := scalableTargetOf(svc, targets); ok {
+			min, _ := t.Num("minCapacity")
+			max, _ := t.Num("maxCapacity")
+			out.Tasks, out.MaxTasks = int(min), int(max)
+			out.TasksBasis = fmt.Sprintf("autoscaling minimum %d (maximum %d)", int(min), int(max))
+		}
+		inv.Services = append(inv.Services, out)
+	}
+}
+
+var familyOfARN = regexp.MustCompile(`task-definition/([^:/]+)(:\d+)?$`)
+
+func taskDefinitionOf(svc SynthResource, taskDefs []SynthResource) (SynthResource, bool) {
+	if m := familyOfARN.FindStringSubmatch(svc.Str("taskDefinition")); m != nil {
+		for _, td := range taskDefs {
+			if td.Str("family") == m[1] {
+				return td, true
+			}
+		}
+	}
+	if len(taskDefs) == 1 {
+		return taskDefs[0], true
+	}
+	return SynthResource{}, false
+}
+
+func scalableTargetOf(svc SynthResource, targets []SynthResource) (SynthResource, bool) {
+	var ecs []SynthResource
+	for _, t := range targets {
+		if t.Str("serviceNamespace") == "ecs" {
+			ecs = append(ecs, t)
+		}
+	}
+	for _, t := range ecs {
+		if strings.HasSuffix(t.Str("resourceId"), "/"+svc.Name) {
+			return t, true
+		}
+	}
+	if len(ecs) == 1 {
+		return ecs[0], true
+	}
+	return SynthResource{}, false
+}
+
+// containerFacts reads the container definitions (a JSON string): the secrets ECS fetches at
+// each task start and the awslogs group.
+func containerFacts(defs string) (secretRefs int, logGroup string) {
+	var containers []struct {
+		Secrets          []json.RawMessage `json:"secrets"`
+		LogConfiguration struct {
+			LogDriver string            `json:"logDriver"`
+			Options   map[string]string `json:"options"`
+		} `json:"logConfiguration"`
+	}
+	if json.Unmarshal([]byte(defs), &containers) != nil {
+		return 0, ""
+	}
+	for _, c := range containers {
+		secretRefs += len(c.Secrets)
+		if c.LogConfiguration.LogDriver == "awslogs" && logGroup == "" {
+			logGroup = c.LogConfiguration.Options["awslogs-group"]
+		}
+	}
+	return secretRefs, logGroup
+}
+
+func (inv *Inventory) endpoints(s *Synth) {
+	for _, r := range s.ByType("aws:ec2/vpcEndpoint:VpcEndpoint") {
+		ep := Endpoint{Name: r.Name, Type: r.Str("vpcEndpointType"), Service: shortService(r.Str("serviceName"))}
+		if ep.Type == "" {
+			ep.Type = "Gateway" // the AWS default
+		}
+		if ep.Type == "Interface" {
+			ep.AZs = len(r.List("subnetIds"))
+			if m := r.List("subnetConfigurations"); len(m) > ep.AZs {
+				ep.AZs = len(m)
+			}
+			if ep.AZs == 0 {
+				ep.AZs = inv.AvailabilityZones
+				inv.note("interface endpoint %q lists no subnets: counted in each of the %d AZs", r.Name, ep.AZs)
+			}
+		}
+		inv.Endpoints = append(inv.Endpoints, ep)
+	}
+}
+
+// shortService turns "com.amazonaws.us-east-1.s3" into "s3".
+func shortService(name string) string {
+	if i := strings.Index(name, "com.amazonaws."); i >= 0 {
+		rest := name[i+len("com.amazonaws."):]
+		if j := strings.Index(rest, "."); j >= 0 {
+			return rest[j+1:]
+		}
+	}
+	return name
+}
+
+var countNumber = regexp.MustCompile(`"countType"\s*:\s*"imageCountMoreThan"\s*,\s*"countNumber"\s*:\s*(\d+)|"countNumber"\s*:\s*(\d+)\s*,?[^}]*"countType"\s*:\s*"imageCountMoreThan"`)
+
+func (inv *Inventory) repositories(s *Synth) {
+	policies := s.ByType("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+	for _, r := range s.ByType("aws:ecr/repository:Repository") {
+		repo := Repository{Name: r.Name}
+		for _, p := range policies {
+			if p.Str("repository") != r.Name && len(policies) > 1 {
+				continue
+			}
+			if m := countNumber.FindStringSubmatch(p.Str("policy")); m != nil {
+				n := m[1] + m[2]
+				fmt.Sscanf(n, "%d", &repo.KeepImages)
+			}
+		}
+		if repo.KeepImages == 0 {
+			inv.note("ECR repository %q has no image-count lifecycle rule: storage grows with every image; priced as one image", r.Name)
+		}
+		inv.Repositories = append(inv.Repositories, repo)
+	}
+}
+
+// buckets finds every bucket the stack creates (aws:s3/bucketV2) or configures (an adopted bucket
+// appears only as the `bucket` input of its configuration resources). A bucket a load balancer
+// writes its access logs to has role access-logs; any other holds registry data.
+func (inv *Inventory) buckets(s *Synth) {
+	byName := map[string]*Bucket{}
+	var order []string
+	add := func(name string, created bool) *Bucket {
+		if b, ok := byName[name]; ok {
+			b.Created = b.Created || created
+			return b
+		}
+		byName[name] = &Bucket{Name: name, Role: BucketImages, Created: created}
+		order = append(order, name)
+		return byName[name]
+	}
+	for _, t := range []string{"aws:s3/bucketV2:BucketV2", "aws:s3/bucket:Bucket"} {
+		for _, r := range s.ByType(t) {
+			name := r.Str("bucket")
+			if name == "" {
+				name = r.Name
+			}
+			add(name, true)
+		}
+	}
+	for _, r := range s.Resources {
+		if !strings.HasPrefix(r.Type, "aws:s3/bucket") || r.Type == "aws:s3/bucketV2:BucketV2" || r.Type == "aws:s3/bucket:Bucket" {
+			continue
+		}
+		name := r.Str("bucket")
+		if name == "" {
+			continue
+		}
+		b := add(name, false)
+		switch r.Type {
+		case "aws:s3/bucketVersioningV2:BucketVersioningV2":
+			b.Versioned = r.Str("versioningConfiguration.status") == "Enabled"
+		case "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2":
+			for _, rule := range r.List("rules") {
+				m, _ := rule.(map[string]interface{})
+				if m["status"] != "Enabled" {
+					continue
+				}
+				if nc, ok := m["noncurrentVersionExpiration"].(map[string]interface{}); ok {
+					if d, ok := nc["noncurrentDays"].(float64); ok {
+						b.NoncurrentDays = int(d)
+					}
+				}
+				if ex, ok := m["expiration"].(map[string]interface{}); ok {
+					if d, ok := ex["days"].(float64); ok {
+						b.ExpirationDays = int(d)
+					}
+				}
+			}
+		}
+	}
+	for _, lb := range inv.LoadBalancers {
+		if b, ok := byName[lb.AccessLogBucket]; ok && lb.AccessLogBucket != "" {
+			b.Role = BucketAccessLogs
+		}
+	}
+	for _, name := range order {
+		inv.Buckets = append(inv.Buckets, *byName[name])
+	}
+}
+
+// HasS3Gateway reports whether the VPC routes S3 traffic through a gateway endpoint.
+func (inv Inventory) HasS3Gateway() bool {
+	for _, ep := range inv.Endpoints {
+		if ep.Type == "Gateway" && ep.Service == "s3" {
+			return true
+		}
+	}
+	return false
+}
+
+// interfaceFor returns the interface endpoint for a service, if the VPC has one.
+func (inv Inventory) interfaceFor(service string) (Endpoint, bool) {
+	for _, ep := range inv.Endpoints {
+		if ep.Type == "Interface" && ep.Service == service {
+			return ep, true
+		}
+	}
+	return Endpoint{}, false
+}
+
+// TotalTasks is the steady-state task count of all services.
+func (inv Inventory) TotalTasks() int {
+	n := 0
+	for _, s := range inv.Services {
+		n += s.Tasks
+	}
+	return n
+}
+
+// TodaysDesign is the CDK design deployed today, at the capacity the issue fixes: a VPC in 2 AZs
+// with 2 NAT gateways, one internet-facing ALB in 2 AZs, two Linux/X86 Fargate tasks of 2 vCPU
+// and 4 GB, a private API Gateway (execute-api) interface endpoint in 2 AZs, and no S3 gateway
+// endpoint. What the issue does not describe — secrets, log groups and their retention,
+// Container Insights, scaling alarms, the ECR repository, the buckets and their versioning, the
+// ALB's access logs — is taken from ours, so the comparison shows only the design's differences.
+func TodaysDesign(ours Inventory) Inventory {
+	t := Inventory{
+		Label:             "today's CDK design",
+		Stack:             ours.Stack,
+		AvailabilityZones: 2,
+		NATGateways:       2,
+		NATEIPs:           2,
+		NATBasis:          "CDK VPC with a NAT gateway in each of 2 AZs",
+		Services: []Service{{
+			Name: "registry (CDK)", VCPU: 2, MemoryGB: 4, Arch: ArchX86, OS: "LINUX",
+			Tasks: 2, MaxTasks: 2, TasksBasis: "two tasks, as deployed today", EphemeralGB: 20,
+		}},
+		Endpoints: []Endpoint{{Name: "api-gateway (CDK)", Type: "Interface", Service: "execute-api", AZs: 2}},
+		Free:      map[string]int{},
+	}
+	lb := LoadBalancer{Name: "registry (CDK)", Type: "application", Internet: true, Nodes: 2, PublicIPv4: 2}
+	for _, o := range ours.LoadBalancers {
+		lb.AccessLogBucket = o.AccessLogBucket
+		break
+	}
+	t.LoadBalancers = []LoadBalancer{lb}
+	if len(ours.Services) > 0 {
+		t.Services[0].SecretRefs = ours.Services[0].SecretRefs
+		t.Services[0].LogGroup = ours.Services[0].LogGroup
+	}
+	t.Secrets = append([]string(nil), ours.Secrets...)
+	t.LogGroups = append([]LogGroup(nil), ours.LogGroups...)
+	t.InsightsClusters = append([]string(nil), ours.InsightsClusters...)
+	t.TargetTrackingPolicies = ours.TargetTrackingPolicies
+	t.Repositories = append([]Repository(nil), ours.Repositories...)
+	t.Buckets = append([]Bucket(nil), ours.Buckets...)
+	t.Notes = []string{"taken from ours as the issue does not describe them: secrets, log groups and retention, Container Insights, scaling alarms, ECR repository, buckets (versioning, lifecycle) and ALB access logs"}
+	return t
+}
