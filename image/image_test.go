@@ -1,0 +1,294 @@
+package image_test
+
+import (
+	"bufio"
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
+)
+
+const distributionModule = "github.com/distribution/distribution/v3"
+
+// dockerfile returns the instructions of image/Dockerfile (continuation lines
+// joined, comments dropped), split into stages.
+func dockerfile(t *testing.T) [][]string {
+	t.Helper()
+	b, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stages [][]string
+	var cur string
+	for _, line := range strings.Split(string(b), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if cur == "" && (trimmed == "" || strings.HasPrefix(trimmed, "#")) {
+			continue
+		}
+		if strings.HasSuffix(trimmed, "\\") {
+			cur += strings.TrimSuffix(trimmed, "\\") + " "
+			continue
+		}
+		instr := strings.Join(strings.Fields(cur+trimmed), " ")
+		cur = ""
+		if strings.HasPrefix(instr, "FROM ") || len(stages) == 0 {
+			stages = append(stages, nil)
+		}
+		stages[len(stages)-1] = append(stages[len(stages)-1], instr)
+	}
+	return stages
+}
+
+// The image's registry release and the distribution/v3 module the tests run
+// must be the same version.
+func TestRegistryReleaseMatchesTestedModule(t *testing.T) {
+	stages := dockerfile(t)
+	final := stages[len(stages)-1]
+	m := regexp.MustCompile(`^FROM registry:(\d+\.\d+\.\d+)$`).FindStringSubmatch(final[0])
+	if m == nil {
+		t.Fatalf("final stage %q is not FROM registry:<exact x.y.z release>", final[0])
+	}
+	image := "v" + m[1]
+	if !strings.HasPrefix(image, "v3.") {
+		t.Errorf("registry %s is not a 3.x release", image)
+	}
+
+	// The version linked into this test binary, as the build recorded it, or
+	// as the go command selects it.
+	linked := ""
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range info.Deps {
+			if d.Path == distributionModule {
+				linked = d.Version
+				if d.Replace != nil {
+					linked = d.Replace.Version
+				}
+			}
+		}
+	}
+	if linked == "" {
+		cmd := exec.Command(goTool(), "list", "-m", "-f", "{{.Version}}", distributionModule)
+		cmd.Dir = ".."
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -m %s: %v", distributionModule, err)
+		}
+		linked = strings.TrimSpace(string(out))
+	}
+	if linked != image {
+		t.Errorf("image/Dockerfile runs registry %s but the tests run %s %s; change both together", image, distributionModule, linked)
+	}
+
+	gomod, err := os.ReadFile(filepath.Join("..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(distributionModule) + `\s+(\S+)`).FindSubmatch(gomod)
+	if req == nil || string(req[1]) != image {
+		t.Errorf("go.mod requires %s %s, the image runs %s", distributionModule, req, image)
+	}
+}
+
+func TestDockerfile(t *testing.T) {
+	stages := dockerfile(t)
+	if len(stages) < 2 {
+		t.Fatalf("want a build stage and a final stage, got %d stages", len(stages))
+	}
+	var build []string
+	for _, s := range stages[:len(stages)-1] {
+		if strings.Contains(s[0], " AS build") {
+			build = s
+		}
+	}
+	if build == nil || !strings.Contains(build[0], "--platform=$BUILDPLATFORM") || !strings.Contains(build[0], "golang:") {
+		t.Fatalf("no golang build stage on $BUILDPLATFORM: %q", stages[0])
+	}
+	var goBuild string
+	for _, instr := range build {
+		if strings.HasPrefix(instr, "RUN ") && strings.Contains(instr, "go build") {
+			goBuild = instr
+		}
+	}
+	for _, want := range []string{"CGO_ENABLED=0", "GOOS=$TARGETOS", "GOARCH=$TARGETARCH", "./image/entrypoint"} {
+		if !strings.Contains(goBuild, want) {
+			t.Errorf("the build stage's go build %q lacks %s", goBuild, want)
+		}
+	}
+
+	final := stages[len(stages)-1]
+	var user, entrypoint, expose, volume string
+	var copyChown []string
+	for _, instr := range final {
+		word, rest, _ := strings.Cut(instr, " ")
+		switch word {
+		case "RUN":
+			t.Errorf("the final stage runs %q: it would need emulation to build for another architecture", instr)
+		case "USER":
+			user = rest
+		case "ENTRYPOINT":
+			entrypoint = rest
+		case "EXPOSE":
+			expose = rest
+		case "VOLUME":
+			volume = rest
+		case "COPY":
+			if m := regexp.MustCompile(`--chown=(\S+)`).FindStringSubmatch(rest); m != nil {
+				copyChown = append(copyChown, m[1])
+			}
+			if strings.Contains(strings.ToLower(rest), ".key") || strings.Contains(strings.ToLower(rest), ".pem") {
+				t.Errorf("the image copies key material: %q", instr)
+			}
+		}
+	}
+	if !regexp.MustCompile(`^[1-9][0-9]*:[1-9][0-9]*$`).MatchString(user) {
+		t.Errorf("USER %q is not a numeric non-root user:group", user)
+	}
+	for _, c := range copyChown {
+		if c != user {
+			t.Errorf("COPY --chown=%s differs from USER %s", c, user)
+		}
+	}
+	if !regexp.MustCompile(`^\["/[^"]+"\]$`).MatchString(entrypoint) {
+		t.Errorf("ENTRYPOINT %q is not the exec form of one absolute path", entrypoint)
+	}
+	if f := strings.Fields(expose); !slices.Contains(f, "5000") || !slices.Contains(f, "5001") {
+		t.Errorf("EXPOSE %q, want 5000 and 5001", expose)
+	}
+	scratch, _ := registryconfig.Lookup(registryconfig.EnvScratchDir)
+	if volume != `["`+scratch.Default+`"]` {
+		t.Errorf("VOLUME %q, want the scratch directory %s (ECS copies its owner into the task's mount)", volume, scratch.Default)
+	}
+	binary, _ := registryconfig.Lookup(registryconfig.EnvBinary)
+	if binary.Default != "/bin/registry" {
+		t.Errorf("the entrypoint execs %s by default; the official image's registry is /bin/registry", binary.Default)
+	}
+}
+
+// The build context is the repository root filtered by .dockerignore; it must
+// keep what the build stage copies.
+func TestDockerignoreKeepsTheBuildInputs(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", ".dockerignore"))
+	if err != nil {
+		t.Fatalf("the root .dockerignore is missing: %v", err)
+	}
+	lines := strings.Split(string(b), "\n")
+	for _, want := range []string{"*", "!go.mod", "!go.sum", "!image/"} {
+		if !slices.Contains(lines, want) {
+			t.Errorf(".dockerignore lacks the line %q", want)
+		}
+	}
+}
+
+// goTool is the go command that runs these tests (go test puts its GOROOT's
+// bin first in PATH).
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return "go"
+}
+
+// The build stage's cross-compilation yields a static ARM64 binary on any
+// build machine.
+func TestEntrypointCrossCompilesToStaticARM64(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "entrypoint")
+	cmd := exec.Command(goTool(), "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./image/entrypoint")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cross-compiling the entrypoint: %v\n%s", err, b)
+	}
+	f, err := elf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_AARCH64 {
+		t.Errorf("machine %v, want AArch64", f.Machine)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Errorf("the entrypoint is dynamically linked (%v); the registry image has no matching loader guarantee", p.Type)
+		}
+	}
+}
+
+// The README's table documents exactly the variables of registryconfig.
+func TestReadmeDocumentsEveryVariable(t *testing.T) {
+	f, err := os.Open("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	row := regexp.MustCompile("^\\| `(SYNAPSE_REGISTRY_[A-Z0-9_]+)` \\|([^|]*)\\|([^|]*)\\|([^|]*)\\|")
+	documented := map[string][]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if m := row.FindStringSubmatch(sc.Text()); m != nil {
+			documented[m[1]] = []string{strings.TrimSpace(m[2]), strings.TrimSpace(m[3]), strings.TrimSpace(m[4])}
+		}
+	}
+	for _, v := range registryconfig.Variables() {
+		cols, ok := documented[v.Name]
+		if !ok {
+			t.Errorf("README.md does not document %s", v.Name)
+			continue
+		}
+		delete(documented, v.Name)
+		required := "no"
+		if v.Required {
+			required = "yes"
+			if v.RequiredWhen != "" {
+				required = "with `" + v.RequiredWhen + "`"
+			}
+		}
+		secret := "no"
+		if v.Secret {
+			secret = "yes"
+		}
+		def := ""
+		if v.Default != "" {
+			def = "`" + v.Default + "`"
+		}
+		if cols[0] != required || cols[1] != secret || cols[2] != def {
+			t.Errorf("README.md row for %s says required %q, secret %q, default %q; want %q, %q, %q", v.Name, cols[0], cols[1], cols[2], required, secret, def)
+		}
+	}
+	for name := range documented {
+		t.Errorf("README.md documents %s, which the entrypoint does not read", name)
+	}
+}
+
+// No private key is part of the image's sources (the build context).
+func TestNoKeyMaterialInTheBuildContext(t *testing.T) {
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "testdata" {
+			return filepath.SkipDir // excluded by .dockerignore
+		}
+		if d.IsDir() || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`).Match(b) {
+			t.Errorf("%s contains a private key", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
