@@ -3,6 +3,7 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 STACK ?= dev
 GO ?= go
+COST_FLAGS ?=
 
 .PHONY: help test lint synth snapshots preview up local bench cost check-stack check-pulumi
 
@@ -25,6 +26,9 @@ synth: check-stack ## Everything STACK would create, with no cloud access: build
 
 snapshots: ## Refresh the golden synth snapshots (infra/testdata/) after an intended change
 	UPDATE_SNAPSHOTS=1 $(GO) test -count=1 -run 'TestSnapshot' ./infra/
+
+cost: synth ## Monthly cost of STACK next to today's CDK design (docs/performance.md); assumptions via COST_FLAGS
+	$(GO) run ./cmd/cost -stack $(STACK) $(COST_FLAGS)
 
 preview: check-stack check-pulumi ## pulumi preview of STACK (needs the Pulumi CLI and AWS credentials)
 	pulumi preview --stack $(STACK) --diff

@@ -151,6 +151,19 @@ func TestImageBucketVersioningAndLifecycle(t *testing.T) {
 				noncurrent = n["noncurrentDays"].(float64)
 			}
 		}
+		tiering := false
+		for _, rule := range rules.([]any) {
+			m := rule.(map[string]any)
+			transitions, _ := m["transitions"].([]any)
+			size, _ := m["filter"].(map[string]any)["objectSizeGreaterThan"].(float64)
+			for _, tr := range transitions {
+				tm := tr.(map[string]any)
+				tiering = tiering || (m["status"] == "Enabled" && tm["storageClass"] == "INTELLIGENT_TIERING" && size >= 128*1024)
+			}
+		}
+		if !tiering {
+			t.Error("layers (objects over 128 KiB) do not move to Intelligent-Tiering")
+		}
 		if strconv.Itoa(int(abort)) != r.config("abortIncompleteUploadDays") || abort == 0 {
 			t.Errorf("abort incomplete uploads after %v days, config %s", abort, r.config("abortIncompleteUploadDays"))
 		}

@@ -5,6 +5,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
+// intelligentTieringMinBytes: S3 Intelligent-Tiering monitors and tiers only objects larger than
+// 128 KiB; smaller ones would pay a transition request for nothing.
+const intelligentTieringMinBytes = 128 * 1024
+
 // Storage is the S3 bucket holding the registry's image data.
 type Storage struct {
 	BucketName pulumi.StringOutput
@@ -54,6 +58,19 @@ func newImageStorage(s *scope) (*Storage, error) {
 				AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
 					DaysAfterInitiation: pulumi.Int(cfg.AbortIncompleteUploadDays),
 				},
+			},
+			// Layers are written once and mostly never read again (an analysis is reproduced
+			// rarely), so Intelligent-Tiering moves each to cheaper tiers after 30 and 90 days
+			// without reads, with no retrieval fee and no added latency, and back on access.
+			// Objects up to 128 KiB (links, manifests) cannot be tiered and stay in Standard.
+			&s3.BucketLifecycleConfigurationV2RuleArgs{
+				Id:     pulumi.String("intelligent-tiering-for-layers"),
+				Status: pulumi.String("Enabled"),
+				Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{ObjectSizeGreaterThan: pulumi.Int(intelligentTieringMinBytes)},
+				Transitions: s3.BucketLifecycleConfigurationV2RuleTransitionArray{&s3.BucketLifecycleConfigurationV2RuleTransitionArgs{
+					Days:         pulumi.Int(0),
+					StorageClass: pulumi.String("INTELLIGENT_TIERING"),
+				}},
 			},
 			// The registry deletes its upload scratch objects; their noncurrent versions and the
 			// delete markers left behind must not accumulate forever.
