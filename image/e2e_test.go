@@ -97,7 +97,7 @@ func TestPushPullAndNotifications(t *testing.T) {
 	sy := registrytest.StartSynapse(t)
 	s3 := registrytest.StartS3(t, "")
 	reg := registrytest.StartRegistry(t, registrytest.Options{Synapse: sy, S3: s3})
-	sy.Notifications.Hosts = []string{reg.Host}
+	sy.Notifications.SetHosts(reg.Host)
 	tr := reg.Transport()
 
 	// One layer above the 32 MiB part size, so the upload has two parts.
@@ -392,7 +392,7 @@ func TestTwoInstancesBehindRoundRobin(t *testing.T) {
 		a := registrytest.StartRegistry(t, registrytest.Options{Synapse: sy, S3: s3})
 		b := registrytest.StartRegistry(t, registrytest.Options{Synapse: sy, S3: s3, HTTPSecret: secretB})
 		proxy := registrytest.StartRoundRobin(t, a, b)
-		sy.Notifications.Hosts = []string{proxy.Host}
+		sy.Notifications.SetHosts(proxy.Host)
 		tr := proxy.Transport(sy)
 		var errs []error
 		var digests []v1.Hash

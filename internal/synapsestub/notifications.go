@@ -81,7 +81,8 @@ type Receiver struct {
 	// "Authorization: Basic <Auth>" are refused with 401.
 	Auth string
 	// Hosts, if set, are Synapse's configured registry hosts: manifest pushes
-	// whose request.host is not one of them are not recorded.
+	// whose request.host is not one of them are not recorded. Set it before
+	// serving, or with SetHosts.
 	Hosts []string
 	// Out, if set, receives one human-readable line per event (make local).
 	Out io.Writer
@@ -95,6 +96,13 @@ type Receiver struct {
 // NewReceiver returns a receiver expecting the given Authorization credentials.
 func NewReceiver(auth string) *Receiver {
 	return &Receiver{Auth: auth, changed: make(chan struct{})}
+}
+
+// SetHosts replaces Hosts while the receiver may be serving.
+func (r *Receiver) SetHosts(hosts ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Hosts = hosts
 }
 
 // ServeHTTP handles POSTed envelopes the way Synapse does.
@@ -118,8 +126,11 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		d.Status, d.Reason = http.StatusBadRequest, "cannot parse envelope: "+err.Error()
 	default:
 		d.Status = http.StatusOK
+		r.mu.Lock()
+		hosts := slices.Clone(r.Hosts)
+		r.mu.Unlock()
 		for _, e := range env.Events {
-			c, verdict, ok := r.judge(e)
+			c, verdict, ok := judge(e, hosts)
 			if !ok {
 				d.Status, d.Reason = http.StatusBadRequest, verdict
 			}
@@ -151,13 +162,13 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // judge applies Synapse's rules to one event: a commit for a Docker manifest
 // push, nothing for other pushes, pulls and mounts, and an error for any other
 // action.
-func (r *Receiver) judge(e Event) (commit *Commit, verdict string, ok bool) {
+func judge(e Event, hosts []string) (commit *Commit, verdict string, ok bool) {
 	switch e.Action {
 	case "push":
 		if e.Target.MediaType != DockerManifestMediaType {
 			return nil, "ignored: push of " + e.Target.MediaType + " (not a Docker image manifest)", true
 		}
-		if len(r.Hosts) > 0 && !slices.Contains(r.Hosts, e.Request.Host) {
+		if len(hosts) > 0 && !slices.Contains(hosts, e.Request.Host) {
 			return nil, fmt.Sprintf("ignored: request.host %q is not a registry host of this Synapse", e.Request.Host), true
 		}
 		project, _, _ := strings.Cut(e.Target.Repository, "/")

@@ -1,0 +1,192 @@
+package synapsestub_test
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synapsestub"
+)
+
+func decodePart(t *testing.T, part string) []byte {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(part)
+	if err != nil {
+		t.Fatalf("token part is not unpadded base64url: %v", err)
+	}
+	return b
+}
+
+// Tokens are exactly as /work/shared/synapse/README.md describes Synapse's.
+func TestTokenLooksLikeSynapses(t *testing.T) {
+	key, err := synapsestub.NewSigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, _ := registryconfig.LibtrustKeyID(key.Certificate.PublicKey)
+	if key.KeyID != kid || !regexp.MustCompile(`^([A-Z2-7]{4}:){11}[A-Z2-7]{4}$`).MatchString(kid) {
+		t.Fatalf("kid %q is not the certificate's libtrust key id %q", key.KeyID, kid)
+	}
+	now := time.Unix(1_700_000_000, 0)
+	svc := synapsestub.NewTokenService(key, synapsestub.DevUser, synapsestub.ReaderUser)
+	svc.Now = func() time.Time { return now }
+	srv := httptest.NewServer(svc)
+	defer srv.Close()
+
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+synapsestub.TokenPath+"?service=docker.synapse.org&scope=repository:syn123/app:push,pull&scope=repository:syn9/x:pull", nil)
+	req.SetBasicAuth("reader", "reader-password")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("token endpoint: %d %v", resp.StatusCode, err)
+	}
+	parts := strings.Split(body["token"], ".")
+	if len(parts) != 3 {
+		t.Fatalf("token has %d parts", len(parts))
+	}
+	if got := string(decodePart(t, parts[0])); got != `{"typ":"JWT","kid":"`+kid+`","alg":"ES256"}` {
+		t.Errorf("header %s", got)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(decodePart(t, parts[1]), &claims); err != nil {
+		t.Fatal(err)
+	}
+	if len(claims) != 8 {
+		t.Errorf("claims %v, want exactly iss aud sub iat nbf exp jti access", claims)
+	}
+	want := map[string]any{
+		"iss": "www.synapse.org", "aud": "docker.synapse.org", "sub": synapsestub.ReaderUser.ID,
+		"iat": float64(now.Unix()), "nbf": float64(now.Unix() - 120), "exp": float64(now.Unix() + 120),
+	}
+	for k, v := range want {
+		if claims[k] != v {
+			t.Errorf("claim %s = %v, want %v", k, claims[k], v)
+		}
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(claims["jti"].(string)) {
+		t.Errorf("jti %v is not a random UUID", claims["jti"])
+	}
+	access, _ := json.Marshal(claims["access"])
+	// The reader asked for push and pull: granted pull only, actions sorted.
+	if string(access) != `[{"actions":["pull"],"name":"syn123/app","type":"repository"},{"actions":["pull"],"name":"syn9/x","type":"repository"}]` {
+		t.Errorf("access %s", access)
+	}
+	sig := decodePart(t, parts[2])
+	if len(sig) != 64 {
+		t.Fatalf("signature is %d bytes, want raw r||s of 64", len(sig))
+	}
+	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+	if !ecdsa.Verify(key.Certificate.PublicKey.(*ecdsa.PublicKey), sum[:], r, s) {
+		t.Error("signature does not verify with the certificate's key")
+	}
+}
+
+func TestTokenServiceAuthentication(t *testing.T) {
+	key, _ := synapsestub.NewSigningKey()
+	svc := synapsestub.NewTokenService(key, synapsestub.DevUser)
+	svc.Services = []string{"docker.synapse.org"}
+	srv := httptest.NewServer(svc)
+	defer srv.Close()
+	get := func(user, pass, service string) int {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+synapsestub.TokenPath+"?service="+service+"&scope=repository:syn1/a:pull", nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		user, pass, service string
+		want                int
+	}{
+		{"dev", "dev-password", "docker.synapse.org", 200},
+		{"anyone", synapsestub.DevUser.PersonalAccessToken, "docker.synapse.org", 200},
+		{"dev", "wrong", "docker.synapse.org", 401},
+		{"", "", "docker.synapse.org", 401},
+		{"dev", "dev-password", "other.registry", 400},
+	} {
+		if got := get(c.user, c.pass, c.service); got != c.want {
+			t.Errorf("%s/%s for %s: %d, want %d", c.user, c.pass, c.service, got, c.want)
+		}
+	}
+	// Non-Synapse repositories and other resource types get nothing.
+	c := svc.ClaimsFor(synapsestub.DevUser, "docker.synapse.org", "repository:library/alpine:pull", "registry:catalog:*")
+	if len(c.Access) != 1 || len(c.Access[0].Actions) != 0 {
+		t.Errorf("access %+v", c.Access)
+	}
+}
+
+func TestReceiverJudgesLikeSynapse(t *testing.T) {
+	var out bytes.Buffer
+	r := synapsestub.NewReceiver("dXNlcjpwYXNz")
+	r.Out = &out
+	r.SetHosts("docker.synapse.org")
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	post := func(auth string, events ...map[string]any) int {
+		b, _ := json.Marshal(map[string]any{"events": events})
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(b))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	event := func(action, mediaType, host string) map[string]any {
+		return map[string]any{
+			"action":  action,
+			"target":  map[string]any{"mediaType": mediaType, "repository": "syn123/app", "tag": "v1", "digest": "sha256:aa"},
+			"request": map[string]any{"host": host},
+			"actor":   map[string]any{"name": "3350396"},
+		}
+	}
+	ok := "Basic dXNlcjpwYXNz"
+	if got := post(ok, event("push", synapsestub.DockerManifestMediaType, "docker.synapse.org")); got != 200 {
+		t.Errorf("manifest push: %d", got)
+	}
+	if got := post(ok, event("push", "application/octet-stream", "docker.synapse.org"), event("pull", synapsestub.DockerManifestMediaType, "docker.synapse.org"), event("mount", "", "docker.synapse.org")); got != 200 {
+		t.Errorf("blob push, pull, mount: %d", got)
+	}
+	if got := post(ok, event("push", synapsestub.DockerManifestMediaType, "elsewhere.org")); got != 200 {
+		t.Errorf("push via another host: %d", got)
+	}
+	if got := post(ok, event("delete", "", "docker.synapse.org")); got != 400 {
+		t.Errorf("delete: %d, want Synapse's error", got)
+	}
+	if got := post("Basic wrong", event("push", synapsestub.DockerManifestMediaType, "docker.synapse.org")); got != 401 {
+		t.Errorf("wrong Authorization: %d", got)
+	}
+	commits := r.Commits()
+	if len(commits) != 1 || commits[0] != (synapsestub.Commit{ProjectID: "syn123", Repository: "syn123/app", Tag: "v1", Digest: "sha256:aa", UserID: "3350396", Host: "docker.synapse.org"}) {
+		t.Errorf("commits %+v", commits)
+	}
+	if n := len(r.Refused()); n != 2 {
+		t.Errorf("%d refused deliveries, want 2", n)
+	}
+	if !strings.Contains(out.String(), "recorded as a commit") || !strings.Contains(out.String(), "refused") {
+		t.Errorf("printed:\n%s", out.String())
+	}
+}
