@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -106,7 +105,7 @@ func runRedactor() int {
 	raw, err := io.ReadAll(secretsFile)
 	secretsFile.Close()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "log redactor: cannot read the secrets: %v\n", err)
+		logJSON(os.Stderr, "fatal", "log redactor: cannot read the secrets: "+err.Error(), nil)
 		return ExitFailed
 	}
 	r := NewRedactor(strings.Split(string(raw), "\x00")...)
