@@ -126,6 +126,7 @@ type s3Config struct {
 	MultipartCopyMaxConcurrency int64  `yaml:"multipartcopymaxconcurrency"`
 	MultipartCopyThresholdSize  int64  `yaml:"multipartcopythresholdsize"`
 	RootDirectory               string `yaml:"rootdirectory"`
+	ObjectACL                   string `yaml:"objectacl"`
 }
 
 type filesystemConfig struct {
@@ -326,6 +327,9 @@ func (s *Settings) RegistryConfig(paths Paths) ([]byte, error) {
 			// Same keys as the registry 2 deployment (rootdirectory "/"), so an
 			// existing bucket's images stay visible.
 			RootDirectory: "/",
+			// The stack disables ACLs on the bucket (BucketOwnerEnforced); S3 then refuses every
+			// PUT carrying an ACL other than this one, and the driver's default is "private".
+			ObjectACL: "bucket-owner-full-control",
 		}
 	case StorageFilesystem:
 		c.Storage.Filesystem = &filesystemConfig{RootDirectory: s.FilesystemRoot}

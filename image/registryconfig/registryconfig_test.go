@@ -415,6 +415,8 @@ func TestRegistryConfigurationForS3(t *testing.T) {
 	for k, want := range map[string]any{
 		"bucket": "prod.docker.registry.sagebase.org", "region": "us-east-1", "encrypt": true, "secure": true,
 		"v4auth": true, "forcepathstyle": true, "rootdirectory": "/",
+		// The only ACL a bucket with ACLs disabled (BucketOwnerEnforced) accepts on PUT.
+		"objectacl": "bucket-owner-full-control",
 		"chunksize": registryconfig.S3ChunkSize, "multipartcopychunksize": registryconfig.S3MultipartCopyChunkSize,
 		"multipartcopymaxconcurrency": registryconfig.S3MultipartCopyMaxConcurrency,
 		"multipartcopythresholdsize":  registryconfig.S3MultipartCopyThresholdSize,
