@@ -4,6 +4,7 @@ SHELL := /usr/bin/env bash
 STACK ?= dev
 GO ?= go
 COST_FLAGS ?=
+LOCAL_FLAGS ?=
 
 .PHONY: help test lint synth snapshots preview up local bench cost check-stack check-pulumi
 
@@ -29,6 +30,10 @@ snapshots: ## Refresh the golden synth snapshots (infra/testdata/) after an inte
 
 cost: synth ## Monthly cost of STACK next to today's CDK design (docs/performance.md); assumptions via COST_FLAGS
 	$(GO) run ./cmd/cost -stack $(STACK) $(COST_FLAGS)
+
+local: ## The image's entrypoint and registry on this machine, with a stand-in Synapse: docker login localhost:5000 -u dev -p dev-password (image/README.md)
+	$(GO) build -o build/local/bin/ ./image/entrypoint ./image/devregistry ./image/local
+	build/local/bin/local $(LOCAL_FLAGS)
 
 preview: check-stack check-pulumi ## pulumi preview of STACK (needs the Pulumi CLI and AWS credentials)
 	pulumi preview --stack $(STACK) --diff
