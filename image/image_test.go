@@ -221,9 +221,16 @@ func TestEntrypointCrossCompilesToStaticARM64(t *testing.T) {
 	}
 }
 
-// The README's table documents exactly the variables of registryconfig.
+// Both READMEs (the image's and the project's) document exactly the variables of
+// registryconfig.
 func TestReadmeDocumentsEveryVariable(t *testing.T) {
-	f, err := os.Open("README.md")
+	for _, readme := range []string{"README.md", filepath.Join("..", "README.md")} {
+		t.Run(readme, func(t *testing.T) { checkReadmeVariables(t, readme) })
+	}
+}
+
+func checkReadmeVariables(t *testing.T, readme string) {
+	f, err := os.Open(readme)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +246,7 @@ func TestReadmeDocumentsEveryVariable(t *testing.T) {
 	for _, v := range registryconfig.Variables() {
 		cols, ok := documented[v.Name]
 		if !ok {
-			t.Errorf("README.md does not document %s", v.Name)
+			t.Errorf("%s does not document %s", readme, v.Name)
 			continue
 		}
 		delete(documented, v.Name)
@@ -259,11 +266,11 @@ func TestReadmeDocumentsEveryVariable(t *testing.T) {
 			def = "`" + v.Default + "`"
 		}
 		if cols[0] != required || cols[1] != secret || cols[2] != def {
-			t.Errorf("README.md row for %s says required %q, secret %q, default %q; want %q, %q, %q", v.Name, cols[0], cols[1], cols[2], required, secret, def)
+			t.Errorf("%s row for %s says required %q, secret %q, default %q; want %q, %q, %q", readme, v.Name, cols[0], cols[1], cols[2], required, secret, def)
 		}
 	}
 	for name := range documented {
-		t.Errorf("README.md documents %s, which the entrypoint does not read", name)
+		t.Errorf("%s documents %s, which the entrypoint does not read", readme, name)
 	}
 }
 
