@@ -1,11 +1,7 @@
 package infra
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"net/mail"
 	"net/netip"
@@ -15,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -292,39 +289,6 @@ func fargateMemoryOptions(cpu int) []int {
 // CloudWatch Logs accepts only these retention periods.
 var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
-// tokenSigningCertificates checks the PEM bundle: one or more X.509 certificates whose keys are
-// ECDSA P-256, because Synapse signs ES256 and the registry pins that algorithm.
-func tokenSigningCertificates(bundle string) error {
-	rest := []byte(bundle)
-	count := 0
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		count++
-		if block.Type != "CERTIFICATE" {
-			return fmt.Errorf("PEM block %d is a %q, not a CERTIFICATE (only public certificates belong here, never keys)", count, block.Type)
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return fmt.Errorf("PEM block %d is not a valid X.509 certificate: %v", count, err)
-		}
-		key, ok := cert.PublicKey.(*ecdsa.PublicKey)
-		if !ok || key.Curve != elliptic.P256() {
-			return fmt.Errorf("certificate %d (%s) does not hold an ECDSA P-256 key; Synapse signs tokens with ES256", count, cert.Subject.CommonName)
-		}
-	}
-	if count == 0 {
-		return fmt.Errorf("no PEM certificate found")
-	}
-	if strings.TrimSpace(string(rest)) != "" {
-		return fmt.Errorf("text after the last PEM block is not a certificate")
-	}
-	return nil
-}
-
 // LoadConfig reads and validates the whole stack configuration. It reports every problem at once,
 // and is called before any resource is declared, so bad input creates nothing.
 func LoadConfig(ctx *pulumi.Context) (*Config, error) {
@@ -379,8 +343,10 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 	r.host("tokenIssuer", "www.synapse.org", c.Registry.TokenIssuer)
 	c.Registry.TokenSigningCertificates = r.required("tokenSigningCertificates", "-- \"$(cat token-signing.pem)\"")
 	if pemBundle := c.Registry.TokenSigningCertificates; pemBundle != "" {
-		if err := tokenSigningCertificates(pemBundle); err != nil {
-			r.problem("tokenSigningCertificates", "%v; set it to Synapse's PEM certificate(s) with: %s", err, r.setHint("tokenSigningCertificates", "-- \"$(cat token-signing.pem)\""))
+		// The entrypoint's own check: the stack accepts exactly what the registry will.
+		_, problems := registryconfig.ParseTokenCertificates(pemBundle)
+		for _, p := range problems {
+			r.problem("tokenSigningCertificates", "%s; set Synapse's PEM certificate(s) with: %s", p, r.setHint("tokenSigningCertificates", "-- \"$(cat token-signing.pem)\""))
 		}
 	}
 	c.Registry.NotificationURL = r.required("notificationUrl", "https://repo-prod.prod.sagebase.org/dockerRegistryListener/v1/events")
