@@ -188,3 +188,20 @@ func TestStackFilesCarrySynapseValues(t *testing.T) {
 		}
 	}
 }
+
+// As `pulumi preview` sees a stack whose notification secret is not set yet: the CLI's own
+// validation lets the program run (Pulumi.yaml gives the key an empty default), and the program
+// fails naming the key and the exact command that sets it.
+func TestPreviewWithoutNotificationSecretNamesTheCommand(t *testing.T) {
+	for _, stack := range stacks {
+		cfg, _, err := synth.LoadStack("..", stack, synth.LoadOptions{Strict: true})
+		if err != nil {
+			t.Fatalf("the CLI's validation must let the program report the missing secret: %v", err)
+		}
+		ce := expectConfigError(t, cfg)
+		want := `pulumi config set --secret notificationAuth "$(printf '%s' '<user>:<password>' | base64 | tr -d '\n')" --stack ` + stack
+		if len(ce.Problems) != 1 || !strings.Contains(ce.Problems[0], project+":notificationAuth: is required") || !strings.Contains(ce.Problems[0], want) {
+			t.Errorf("stack %s: want only the missing notificationAuth with %q, got:\n%s", stack, want, ce.Error())
+		}
+	}
+}

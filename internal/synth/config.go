@@ -160,7 +160,9 @@ func LoadStack(dir, stack string, opts LoadOptions) (*StackConfig, []Warning, er
 		sort.Strings(keys)
 		for _, k := range keys {
 			ct := proj.Config[k]
-			if !ct.Secret || ct.Default != nil || ct.Value != nil {
+			// An empty default on a secret only moves the "missing" report from the CLI into
+			// the program (which can name the fix); it is no value either.
+			if !ct.Secret || ct.Value != nil || (ct.Default != nil && ct.Default != "") {
 				continue
 			}
 			key, err := parseKey(projectName, k)

@@ -291,3 +291,25 @@ func TestLoadStackWarnsAboutEnvironmentsAndEmptyValues(t *testing.T) {
 		t.Errorf("empty value = %q, %v; the CLI treats it as an empty string", v, ok)
 	}
 }
+
+// A secret declared with an empty default (so that the program, not the CLI, reports it
+// missing) is still a missing secret for synth: placeholder and warning, or the program's own
+// error under -strict.
+func TestEmptyDefaultSecretIsMissing(t *testing.T) {
+	dir := writeProject(t, "name: proj\nruntime: go\nconfig:\n  token:\n    type: string\n    secret: true\n    default: \"\"\n",
+		map[string]string{"dev": "config: {}\n"})
+	cfg, warnings, err := LoadStack(dir, "dev", LoadOptions{Placeholders: map[string]string{"token": "cGxhY2Vob2xkZXI="}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Config["proj:token"] != "cGxhY2Vob2xkZXI=" || len(warnings) != 1 || !strings.Contains(warnings[0].Message, "pulumi config set --secret token") {
+		t.Errorf("want the placeholder and a warning, got %q %v", cfg.Config["proj:token"], warnings)
+	}
+	strict, _, err := LoadStack(dir, "dev", LoadOptions{Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strict.Config["proj:token"] != "" {
+		t.Errorf("strict mode must leave the secret unset, got %q", strict.Config["proj:token"])
+	}
+}
