@@ -31,6 +31,12 @@ type Assumptions struct {
 	StoredGB float64
 	ImageGB  float64
 
+	// S3 Intelligent-Tiering: used only when the image bucket declares a transition to it.
+	LargeObjectShare float64
+	Idle30Share      float64
+	Idle90Share      float64
+	LayerMB          float64
+
 	// Logs and metrics.
 	LogGB                float64
 	LogCompression       float64
@@ -87,6 +93,14 @@ var AssumptionList = []Assumption{
 		func(a *Assumptions) *float64 { return &a.StoredGB }},
 	{"image-gb", "GB", "compressed size of the registry's own image in ECR", 0.03, 0.03,
 		func(a *Assumptions) *float64 { return &a.ImageGB }},
+	{"large-object-share", "fraction", "share of the stored image bytes in objects over 128 KiB (layers), the ones a size-filtered Intelligent-Tiering rule moves and S3 tiers; manifests, links and config blobs are smaller", 0.99, 0.99,
+		func(a *Assumptions) *float64 { return &a.LargeObjectShare }},
+	{"idle-30-90-share", "fraction", "share of those bytes last read or written 30 to 90 days ago: Intelligent-Tiering's Infrequent Access tier", 0.20, 0.30,
+		func(a *Assumptions) *float64 { return &a.Idle30Share }},
+	{"idle-90-share", "fraction", "share of those bytes not read or written for more than 90 days: the Archive Instant Access tier (the rest stays in Frequent Access)", 0.70, 0.55,
+		func(a *Assumptions) *float64 { return &a.Idle90Share }},
+	{"layer-mb", "MB", "average size of a stored object over 128 KiB (a layer): counts the objects Intelligent-Tiering monitors and transitions", 50, 50,
+		func(a *Assumptions) *float64 { return &a.LayerMB }},
 	{"log-gb", "GB/month", "task log events ingested into CloudWatch Logs", 1, 0.5,
 		func(a *Assumptions) *float64 { return &a.LogGB }},
 	{"log-compression", "fraction", "archived (compressed) size of a log GB, what CloudWatch bills storage on", 0.15, 0.15,
@@ -135,10 +149,10 @@ func Register(fs *flag.FlagSet, o Overrides) {
 			if v < 0 {
 				return fmt.Errorf("must not be negative: %s", s)
 			}
-			if (d.Flag == "internet-share" || d.Flag == "log-compression") && v > 1 {
+			if d.Unit == "fraction" && v > 1 {
 				return fmt.Errorf("a fraction between 0 and 1: %s", s)
 			}
-			if (d.Flag == "hours" || d.Flag == "health-check-seconds") && v == 0 {
+			if (d.Flag == "hours" || d.Flag == "health-check-seconds" || d.Flag == "layer-mb") && v == 0 {
 				return fmt.Errorf("must be more than 0")
 			}
 			o[d.Flag] = v
@@ -155,6 +169,14 @@ func (o Overrides) Apply(a Assumptions) Assumptions {
 		}
 	}
 	return a
+}
+
+// Validate checks what no single flag can: the idle shares are parts of one whole.
+func (a Assumptions) Validate() error {
+	if a.Idle30Share+a.Idle90Share > 1 {
+		return fmt.Errorf("-idle-30-90-share %s plus -idle-90-share %s is more than 1: they are shares of the same bytes", FormatNumber(a.Idle30Share), FormatNumber(a.Idle90Share))
+	}
+	return nil
 }
 
 // FormatNumber prints a number without trailing zeros: 730, 0.5, 0.03.

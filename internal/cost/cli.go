@@ -57,6 +57,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s is the synth output of stack %q, not %q: run `make synth STACK=%s`\n", path, s.Stack, *stack, *stack)
 		return 2
 	}
-	NewReport(s, filepath.ToSlash(path), overrides.Apply(Defaults(*stack))).Write(stdout)
+	a := overrides.Apply(Defaults(*stack))
+	if err := a.Validate(); err != nil {
+		fmt.Fprintf(stderr, "%v\n", err)
+		return 2
+	}
+	NewReport(s, filepath.ToSlash(path), a).Write(stdout)
 	return 0
 }

@@ -31,6 +31,19 @@ type Estimate struct {
 	Label string
 	Lines []Line
 	Notes []string
+	// OneOff are charges paid once (when a lifecycle rule first applies, say), priced like lines
+	// but never part of Total; OneOffNotes explain one-off effects that are not a single price.
+	OneOff      []Line
+	OneOffNotes []string
+}
+
+// OneOffTotal is the sum of the one-off lines.
+func (e Estimate) OneOffTotal() float64 {
+	t := 0.0
+	for _, l := range e.OneOff {
+		t += l.Monthly()
+	}
+	return t
 }
 
 // Total is the sum of the lines.
@@ -58,7 +71,7 @@ var lineOrder = []string{
 	"fargate-vcpu-arm64", "fargate-gb-arm64", "fargate-vcpu-x86_64", "fargate-gb-x86_64", "fargate-storage",
 	"vpce-gateway", "vpce-interface-hours", "vpce-interface-gb",
 	"secrets", "secrets-api", "logs-ingest", "logs-storage", "insights-metrics", "insights-logs", "alarms",
-	"s3-images", "s3-noncurrent", "s3-access-logs", "s3-tier1", "s3-tier2", "ecr", "dto-s3", "dto-alb",
+	"s3-images", "s3-it-frequent", "s3-it-infrequent", "s3-it-archive-instant", "s3-it-monitoring", "s3-it-transitions", "s3-noncurrent", "s3-access-logs", "s3-tier1", "s3-tier2", "ecr", "dto-s3", "dto-alb",
 }
 
 // Model constants: how the registry turns usage into requests. Their sources are in the comments
@@ -316,7 +329,11 @@ func EstimateOf(inv Inventory, a Assumptions) Estimate {
 		if b.Created {
 			adopted = "created"
 		}
-		add("s3-images", "S3 Standard, image data", PriceS3Standard, a.StoredGB, "%s GB in %q (%s by the stack)", FormatNumber(a.StoredGB), b.Name, adopted)
+		if b.Tiering.Enabled {
+			e.intelligentTiering(b, adopted, a)
+		} else {
+			add("s3-images", "S3 Standard, image data", PriceS3Standard, a.StoredGB, "%s GB in %q (%s by the stack; no lifecycle transition out of S3 Standard)", FormatNumber(a.StoredGB), b.Name, adopted)
+		}
 		if len(images) > 1 {
 			e.Notes = append(e.Notes, fmt.Sprintf("%d data buckets: stored-gb is counted once, for %q", len(images), b.Name))
 		}
@@ -324,6 +341,9 @@ func EstimateOf(inv Inventory, a Assumptions) Estimate {
 			months, basis := 1.0, "no noncurrent expiration: counted as one month, but they accumulate"
 			if b.NoncurrentDays > 0 {
 				months, basis = float64(b.NoncurrentDays)/(h/24), fmt.Sprintf("noncurrent versions expire after %d days", b.NoncurrentDays)
+			}
+			if b.Tiering.Enabled {
+				basis += "; they stay in S3 Standard: a lifecycle transition moves current versions only, and the upload is deleted within seconds, long before the daily lifecycle run"
 			}
 			add("s3-noncurrent", "S3 Standard, noncurrent versions", PriceS3Standard, a.PushedGB*months,
 				"the registry moves each upload to its content address by copy + delete, so with versioning every pushed GB stays as a noncurrent version: %s GB × %s months (%s)",
@@ -383,6 +403,115 @@ func EstimateOf(inv Inventory, a Assumptions) Estimate {
 		add("dto-alb", "data out to the internet, ALB responses", PriceDataOut, requests*a.ResponseKB*1024/gb, "%s requests × %s KB", round(requests), FormatNumber(a.ResponseKB))
 	}
 	return e
+}
+
+// TierSplit is where the image bucket's bytes in objects over 128 KiB sit in S3
+// Intelligent-Tiering at steady state, in GB.
+type TierSplit struct {
+	Frequent, Infrequent, ArchiveInstant float64
+	// Adjusted says how the assumed shares were corrected ("" when they were not).
+	Adjusted string
+}
+
+// SplitTiers applies the idle shares to large GB of layers, then enforces what the push rate
+// makes certain: layers written in the last 30 days cannot have gone 30 days unread (they are in
+// Frequent Access) and layers written in the last 90 days cannot be in Archive Instant Access. A
+// correction only ever moves bytes to a dearer tier.
+func SplitTiers(large float64, a Assumptions) TierSplit {
+	s := TierSplit{Infrequent: large * a.Idle30Share, ArchiveInstant: large * a.Idle90Share}
+	s.Frequent = large - s.Infrequent - s.ArchiveInstant
+	days := a.Hours / 24
+	pushed := a.PushedGB * a.LargeObjectShare
+	young, recent := math.Min(large, pushed*30/days), math.Min(large, pushed*90/days)
+	var why []string
+	if s.Frequent < young {
+		deficit, cold := young-s.Frequent, s.Infrequent+s.ArchiveInstant
+		s.Infrequent -= deficit * s.Infrequent / cold
+		s.ArchiveInstant -= deficit * s.ArchiveInstant / cold
+		s.Frequent = young
+		why = append(why, fmt.Sprintf("the shares put less than the %s GB of layers written in the last 30 days in Frequent Access: raised to %s GB", round(young), round(young)))
+	}
+	if limit := large - recent; s.ArchiveInstant > limit+1e-9 {
+		s.Infrequent += s.ArchiveInstant - limit
+		s.ArchiveInstant = limit
+		why = append(why, fmt.Sprintf("the shares put some of the %s GB written in the last 90 days in Archive Instant Access: moved to Infrequent Access", round(recent)))
+	}
+	s.Adjusted = strings.Join(why, "; ")
+	return s
+}
+
+// intelligentTiering prices the image data of a bucket whose lifecycle moves current objects
+// over a size into S3 Intelligent-Tiering: small objects in S3 Standard, large ones in the three
+// automatic tiers by how long they have gone unread, the monitoring fee per large object, the
+// transition of each new layer; the transition of the objects already stored and the 90 days
+// before the tiers fill are one-off.
+func (e *Estimate) intelligentTiering(b Bucket, adopted string, a Assumptions) {
+	add := func(key, item, price string, qty float64, basis string, args ...interface{}) {
+		e.Lines = append(e.Lines, Line{Key: key, Item: item, Price: PriceOf(price), Quantity: qty, Basis: fmt.Sprintf(basis, args...)})
+	}
+	t := b.Tiering
+	threshold := math.Max(t.MinBytes, IntelligentTieringMinBytes)
+	over := fmt.Sprintf("over %s", sizeName(threshold))
+	large := a.StoredGB * a.LargeObjectShare
+	small := a.StoredGB - large
+	add("s3-images", "S3 Standard, image data", PriceS3Standard, small,
+		"%s GB in %q (%s by the stack) × %s in objects of %s or less (manifests, links, config blobs), which lifecycle rule %q leaves in S3 Standard; the %s GB in objects %s move to Intelligent-Tiering",
+		FormatNumber(a.StoredGB), b.Name, adopted, round(1-a.LargeObjectShare), sizeName(threshold), t.Rule, round(large), over)
+	if t.MinBytes > IntelligentTieringMinBytes {
+		e.Notes = append(e.Notes, fmt.Sprintf("rule %q moves objects over %s only: -large-object-share is read as the share of bytes above that size", t.Rule, sizeName(t.MinBytes)))
+	}
+	if t.Days > 0 {
+		e.Notes = append(e.Notes, fmt.Sprintf("rule %q transitions objects %d days after creation: their first %d days are in S3 Standard (the Frequent Access rate), so each moves down %d days later than the idle shares assume", t.Rule, t.Days, t.Days, t.Days))
+	}
+	split := SplitTiers(large, a)
+	if split.Adjusted != "" {
+		e.Notes = append(e.Notes, "Intelligent-Tiering: "+split.Adjusted)
+	}
+	frequentShare := 0.0
+	if large > 0 {
+		frequentShare = split.Frequent / large
+	}
+	add("s3-it-frequent", "S3 Intelligent-Tiering, Frequent Access", PriceS3ITFrequent, split.Frequent,
+		"layers read or written in the last 30 days: %s GB × %s (1 − idle shares %s and %s)", round(large), round(frequentShare), FormatNumber(a.Idle30Share), FormatNumber(a.Idle90Share))
+	add("s3-it-infrequent", "S3 Intelligent-Tiering, Infrequent Access", PriceS3ITInfrequent, split.Infrequent,
+		"layers last read or written 30 to 90 days ago: %s GB × %s", round(large), round(ratio(split.Infrequent, large)))
+	add("s3-it-archive-instant", "S3 Intelligent-Tiering, Archive Instant Access", PriceS3ITArchiveInstant, split.ArchiveInstant,
+		"layers not read for more than 90 days: %s GB × %s", round(large), round(ratio(split.ArchiveInstant, large)))
+	objects := large * 1024 / a.LayerMB
+	add("s3-it-monitoring", "S3 Intelligent-Tiering monitoring", PriceS3ITMonitoring, objects,
+		"%s GB in objects %s ÷ %s MB per layer", round(large), over, FormatNumber(a.LayerMB))
+	pushed := a.PushedGB * a.LargeObjectShare
+	add("s3-it-transitions", "S3 lifecycle transitions into Intelligent-Tiering", PriceS3ITTransition, pushed*1024/a.LayerMB,
+		"each new layer is written in S3 Standard and moved by rule %q once: %s GB pushed × %s ÷ %s MB per layer", t.Rule, FormatNumber(a.PushedGB), FormatNumber(a.LargeObjectShare), FormatNumber(a.LayerMB))
+
+	// One-off: the objects already stored are transitioned when the rule first runs, and enter
+	// Intelligent-Tiering in Frequent Access whatever their age.
+	e.OneOff = append(e.OneOff, Line{Key: "s3-it-transition-existing", Item: "S3 lifecycle transitions of the layers already stored", Price: PriceOf(PriceS3ITTransition),
+		Quantity: objects, Basis: fmt.Sprintf("once, when rule %q first runs: %s GB in objects %s ÷ %s MB per layer", t.Rule, round(large), over, FormatNumber(a.LayerMB))})
+	fa, ia, aia := PriceOf(PriceS3ITFrequent).USD, PriceOf(PriceS3ITInfrequent).USD, PriceOf(PriceS3ITArchiveInstant).USD
+	steady := split.Frequent*fa + split.Infrequent*ia + split.ArchiveInstant*aia
+	first := large * fa
+	second := split.Frequent*fa + (split.Infrequent+split.ArchiveInstant)*ia
+	days := a.Hours / 24
+	extra := (first-steady)*30/days + (second-steady)*60/days
+	e.OneOffNotes = append(e.OneOffNotes, fmt.Sprintf(
+		"ramp-up: the monthly lines are the steady state, reached 90 days after the rule first runs. Every object enters Intelligent-Tiering in Frequent Access and moves down only after 30 and 90 days without access, however old it is: the %s GB of tiered layers cost %s a month for the first 30 days and %s a month for the next 60 instead of %s, %s more in all, once",
+		round(large), dollars(first), dollars(second), dollars(steady), dollars(extra)))
+}
+
+func ratio(part, whole float64) float64 {
+	if whole == 0 {
+		return 0
+	}
+	return part / whole
+}
+
+// sizeName prints a byte count in KiB or MiB: 131072 → "128 KiB".
+func sizeName(bytes float64) string {
+	if bytes >= 1024*1024 {
+		return FormatNumber(math.Round(bytes/1024/1024*100)/100) + " MiB"
+	}
+	return FormatNumber(math.Round(bytes/1024*100)/100) + " KiB"
 }
 
 func taskLogGroup(inv Inventory) (LogGroup, bool) {

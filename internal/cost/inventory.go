@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -134,6 +135,30 @@ type Bucket struct {
 	NoncurrentDays int
 	// ExpirationDays is the lifecycle's expiration of current objects (0: never).
 	ExpirationDays int
+	// Tiering is the enabled lifecycle rule, if any, that moves the bucket's current objects into
+	// S3 Intelligent-Tiering (Tiering.Enabled false: every object stays in S3 Standard).
+	Tiering Tiering
+}
+
+// StorageIntelligentTiering is the lifecycle storage class of S3 Intelligent-Tiering.
+const StorageIntelligentTiering = "INTELLIGENT_TIERING"
+
+// IntelligentTieringMinBytes is the size S3 Intelligent-Tiering monitors and tiers objects above
+// (128 KiB); smaller objects in the class stay at the Frequent Access rate with no monitoring fee,
+// and lifecycle rules do not transition them.
+const IntelligentTieringMinBytes = 128 * 1024
+
+// Tiering is a lifecycle rule transitioning a bucket's current objects to S3 Intelligent-Tiering,
+// as declared: found by what the rule does (an enabled rule with a transition whose storage class
+// is INTELLIGENT_TIERING over the whole bucket), never by its name.
+type Tiering struct {
+	Enabled bool
+	// Rule is the rule's id, for the report.
+	Rule string
+	// MinBytes is the rule's objectSizeGreaterThan filter (0: none).
+	MinBytes float64
+	// Days is the transition's age in days (0: the next lifecycle run after creation).
+	Days int
 }
 
 // Resource types with no monthly charge of their own: configuration, permissions, wiring, or a
@@ -520,6 +545,7 @@ func (inv *Inventory) buckets(s *Synth) {
 				if m["status"] != "Enabled" {
 					continue
 				}
+				inv.transitions(b, m)
 				if nc, ok := m["noncurrentVersionExpiration"].(map[string]interface{}); ok {
 					if d, ok := nc["noncurrentDays"].(float64); ok {
 						b.NoncurrentDays = int(d)
@@ -541,6 +567,95 @@ func (inv *Inventory) buckets(s *Synth) {
 	for _, name := range order {
 		inv.Buckets = append(inv.Buckets, *byName[name])
 	}
+}
+
+// transitions reads an enabled lifecycle rule's storage-class transitions. A transition of current
+// objects to INTELLIGENT_TIERING over the whole bucket (no prefix or tag filter, no upper size
+// bound) sets the bucket's Tiering. Anything else that moves objects out of S3 Standard is noted
+// as not modelled, so the estimate never claims a saving it did not price, nor hides one.
+func (inv *Inventory) transitions(b *Bucket, rule map[string]interface{}) {
+	id, _ := rule["id"].(string)
+	for _, tr := range listOf(rule["noncurrentVersionTransitions"]) {
+		if m, ok := tr.(map[string]interface{}); ok {
+			inv.note("bucket %q rule %q moves noncurrent versions to %v: not modelled, noncurrent versions are priced in S3 Standard", b.Name, id, m["storageClass"])
+		}
+	}
+	for _, tr := range listOf(rule["transitions"]) {
+		m, ok := tr.(map[string]interface{})
+		if !ok {
+			continue
+		}
+		class, _ := m["storageClass"].(string)
+		if class != StorageIntelligentTiering {
+			inv.note("bucket %q rule %q moves current objects to %s: not modelled, they are priced in S3 Standard", b.Name, id, class)
+			continue
+		}
+		minBytes, maxBytes, partial := ruleScope(rule)
+		if partial != "" || maxBytes > 0 {
+			if maxBytes > 0 {
+				partial = strings.TrimPrefix(partial+fmt.Sprintf(", objects smaller than %s bytes", FormatNumber(maxBytes)), ", ")
+			}
+			inv.note("bucket %q rule %q moves to Intelligent-Tiering only %s, an unknown part of the image data: not priced as tiering, the bucket stays in S3 Standard", b.Name, id, partial)
+			continue
+		}
+		days, _ := number(m["days"])
+		if _, dated := m["date"].(string); dated {
+			inv.note("bucket %q rule %q transitions to Intelligent-Tiering on a date: priced as if in force", b.Name, id)
+		}
+		if b.Tiering.Enabled {
+			inv.note("bucket %q: rules %q and %q both move objects to Intelligent-Tiering; the first is priced", b.Name, b.Tiering.Rule, id)
+			continue
+		}
+		b.Tiering = Tiering{Enabled: true, Rule: id, MinBytes: minBytes, Days: int(days)}
+	}
+}
+
+// ruleScope reads a lifecycle rule's filter: the object size bounds (0: none) and, when the rule
+// covers only part of the bucket by prefix or tags, a description of that part ("" for the whole
+// bucket).
+func ruleScope(rule map[string]interface{}) (minBytes, maxBytes float64, partial string) {
+	var parts []string
+	read := func(f map[string]interface{}) {
+		if v, ok := number(f["objectSizeGreaterThan"]); ok && v > minBytes {
+			minBytes = v
+		}
+		if v, ok := number(f["objectSizeLessThan"]); ok && v > 0 {
+			maxBytes = v
+		}
+		if p, _ := f["prefix"].(string); p != "" {
+			parts = append(parts, fmt.Sprintf("prefix %q", p))
+		}
+		if f["tag"] != nil || f["tags"] != nil {
+			parts = append(parts, "objects with given tags")
+		}
+	}
+	if p, _ := rule["prefix"].(string); p != "" {
+		parts = append(parts, fmt.Sprintf("prefix %q", p))
+	}
+	if f, ok := rule["filter"].(map[string]interface{}); ok {
+		read(f)
+		if and, ok := f["and"].(map[string]interface{}); ok {
+			read(and)
+		}
+	}
+	return minBytes, maxBytes, strings.Join(parts, ", ")
+}
+
+func listOf(v interface{}) []interface{} {
+	l, _ := v.([]interface{})
+	return l
+}
+
+// number reads a JSON number or a numeric string.
+func number(v interface{}) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case string:
+		f, err := strconv.ParseFloat(n, 64)
+		return f, err == nil
+	}
+	return 0, false
 }
 
 // HasS3Gateway reports whether the VPC routes S3 traffic through a gateway endpoint.
@@ -578,6 +693,8 @@ func (inv Inventory) TotalTasks() int {
 // endpoint. What the issue does not describe — secrets, log groups and their retention,
 // Container Insights, scaling alarms, the ECR repository, the buckets and their versioning, the
 // ALB's access logs — is taken from ours, so the comparison shows only the design's differences.
+// Ours' Intelligent-Tiering transition is the exception: today's bucket declares none, so today's
+// image data is priced in S3 Standard whatever ours declares.
 func TodaysDesign(ours Inventory) Inventory {
 	t := Inventory{
 		Label:             "today's CDK design",
@@ -609,6 +726,13 @@ func TodaysDesign(ours Inventory) Inventory {
 	t.TargetTrackingPolicies = ours.TargetTrackingPolicies
 	t.Repositories = append([]Repository(nil), ours.Repositories...)
 	t.Buckets = append([]Bucket(nil), ours.Buckets...)
-	t.Notes = []string{"taken from ours as the issue does not describe them: secrets, log groups and retention, Container Insights, scaling alarms, ECR repository, buckets (versioning, lifecycle) and ALB access logs"}
+	tiered := ""
+	for i := range t.Buckets {
+		if t.Buckets[i].Tiering.Enabled {
+			tiered = fmt.Sprintf("; not ours' Intelligent-Tiering rule %q: today's bucket declares no transition, its image data stays in S3 Standard", t.Buckets[i].Tiering.Rule)
+		}
+		t.Buckets[i].Tiering = Tiering{}
+	}
+	t.Notes = []string{"taken from ours as the issue does not describe them: secrets, log groups and retention, Container Insights, scaling alarms, ECR repository, buckets (versioning, lifecycle expiration) and ALB access logs" + tiered}
 	return t
 }

@@ -38,6 +38,11 @@ const (
 	PriceS3Standard         = "s3-standard-gb-month"
 	PriceS3Tier1            = "s3-tier1-requests"
 	PriceS3Tier2            = "s3-tier2-requests"
+	PriceS3ITFrequent       = "s3-it-frequent-gb-month"
+	PriceS3ITInfrequent     = "s3-it-infrequent-gb-month"
+	PriceS3ITArchiveInstant = "s3-it-archive-instant-gb-month"
+	PriceS3ITMonitoring     = "s3-it-monitoring-1k-objects"
+	PriceS3ITTransition     = "s3-transition-into-it-1k-requests"
 	PriceECRStorage         = "ecr-gb-month"
 	PriceDataOut            = "data-transfer-out-gb"
 )
@@ -190,6 +195,42 @@ var Prices = []Price{
 		Unit: "requests", Per: 1000, USD: 0.0004,
 		Source:  "https://aws.amazon.com/s3/pricing/",
 		Checked: "c3x.dev 'S3 request fees explained' (2026): Tier 2 $0.0004 per 1,000 at Standard",
+	},
+	// S3 Intelligent-Tiering (IT). The stored copy below is the AWS S3 pricing page's own
+	// "US East (N. Virginia)" tables, converted to Markdown on 2025-10-19; the live page was not
+	// readable here (it renders rates per region), so these five rates are as of that copy, read
+	// again on 2026-11-23, and cross-checked against a us-east-1 vendor table. Requests to
+	// IT objects (PUT $0.005, GET $0.0004 per 1,000) cost what they cost in Standard in the same
+	// copy, and IT has no retrieval fee: the request lines need no IT rates.
+	{
+		Key: PriceS3ITFrequent, What: "S3 Intelligent-Tiering, Frequent Access tier, per GB-month (first 50 TB; the rate of S3 Standard)",
+		Unit: "GB-month", Per: 1, USD: 0.023,
+		Source:  "https://aws.amazon.com/s3/pricing/",
+		Checked: "'Frequent Access Tier, First 50 TB / Month $0.023 per GB' in the US East (N. Virginia) storage table of the AWS S3 pricing page as copied in forattini-dev/s3db.js docs/attachments/aws-s3-costs-1-pricing.md (html2text copy of 2025-10-19, read 2026-11-23); same as S3 Standard's first 50 TB in that table",
+	},
+	{
+		Key: PriceS3ITInfrequent, What: "S3 Intelligent-Tiering, Infrequent Access tier (objects not accessed for 30 consecutive days), per GB-month",
+		Unit: "GB-month", Per: 1, USD: 0.0125,
+		Source:  "https://aws.amazon.com/s3/pricing/",
+		Checked: "'Infrequent Access Tier, All Storage / Month $0.0125 per GB' in the same copy of the AWS page (2025-10-19, read 2026-11-23); $0.0125/GB us-east-1 also in docs.stableapp.cloud 'S3: Add S3 Intelligent Tiering policy' (read 2026-11-23)",
+	},
+	{
+		Key: PriceS3ITArchiveInstant, What: "S3 Intelligent-Tiering, Archive Instant Access tier (objects not accessed for 90 consecutive days), per GB-month",
+		Unit: "GB-month", Per: 1, USD: 0.004,
+		Source:  "https://aws.amazon.com/s3/pricing/",
+		Checked: "'Archive Instant Access Tier, All Storage / Month $0.004 per GB' in the same copy of the AWS page (2025-10-19, read 2026-11-23); $0.004/GB us-east-1 also in docs.stableapp.cloud (read 2026-11-23)",
+	},
+	{
+		Key: PriceS3ITMonitoring, What: "S3 Intelligent-Tiering monitoring and automation, per 1,000 objects over 128 KB per month (smaller objects are not monitored and not charged)",
+		Unit: "objects monitored", Per: 1000, USD: 0.0025,
+		Source:  "https://aws.amazon.com/s3/pricing/",
+		Checked: "'Monitoring and Automation, All Storage / Month (Objects > 128 KB) $0.0025 per 1,000 objects' in the same copy of the AWS page (2025-10-19, read 2026-11-23), whose footnote says objects under 128 KB are not monitored and are charged at the Frequent Access rate; same rate in lastweekinaws.com 'S3 Intelligent-Tiering: breaking even on cost' and docs.stableapp.cloud",
+	},
+	{
+		Key: PriceS3ITTransition, What: "S3 Lifecycle transition requests into S3 Intelligent-Tiering, per 1,000 requests (one per object moved)",
+		Unit: "transition requests", Per: 1000, USD: 0.01,
+		Source:  "https://aws.amazon.com/s3/pricing/",
+		Checked: "column 'Lifecycle transition requests into (per 1,000 requests)', row 'S3 Intelligent-Tiering': $0.01, US East (N. Virginia) request table of the same copy of the AWS page (2025-10-19, read 2026-11-23); the page states the rate is charged by the storage class transitioned to. No second source names this class's rate: SaimShaikh/Cloud_Computing AWS/AWS_S3/AWS_S3_Pricing.md (us-east-1, verified 2025-08-29) gives $0.01 per 1,000 for lifecycle transitions in general only",
 	},
 	{
 		Key: PriceECRStorage, What: "ECR private repository storage, per GB-month",

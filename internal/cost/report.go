@@ -104,7 +104,7 @@ func (r Report) Write(w io.Writer) {
 	p("USD per month at %s on-demand prices as of %s (internal/cost/prices_us_east_1.go). "+
 		"Ours: the %d resources declared in %s. Today: the CDK design at equal capacity (2 NAT gateways, "+
 		"two Linux/X86 tasks of 2 vCPU and 4 GB, an ALB in 2 AZs, a private API Gateway endpoint in 2 AZs, "+
-		"no S3 gateway endpoint).", PriceRegion, PricesAsOf, r.Resources, r.SynthPath)
+		"no S3 gateway endpoint, image data in S3 Standard).", PriceRegion, PricesAsOf, r.Resources, r.SynthPath)
 	p("")
 
 	header := []string{"line item", "unit price", "ours: quantity", "ours", "today: quantity", "today", "ours − today"}
@@ -158,6 +158,22 @@ func (r Report) Write(w io.Writer) {
 	p("- Lines equal in both designs: %d, %s, %.1f %% of today's total; the largest: %s.", len(same), dollars(equal), 100*equal/c.Today.Total(), joinWith(largest, "; ", "none"))
 	if r.Stack == "prod" && !c.TargetMet() {
 		p("- Needed for the target: ours at most %s, %s less than now.", dollars(TargetRatio*c.Today.Total()), dollars(c.Ours.Total()-TargetRatio*c.Today.Total()))
+	}
+	p("")
+
+	p("#### One-off, not in the monthly totals")
+	p("")
+	for _, e := range []Estimate{c.Ours, c.Today} {
+		if len(e.OneOff) == 0 && len(e.OneOffNotes) == 0 {
+			p("- %s: none.", e.Label)
+			continue
+		}
+		for _, l := range e.OneOff {
+			p("- %s: %s: %s %s = %s. %s.", e.Label, l.Item, thousands(l.Quantity), l.Price.Unit, dollars(l.Monthly()), l.Basis)
+		}
+		for _, n := range e.OneOffNotes {
+			p("- %s: %s.", e.Label, n)
+		}
 	}
 	p("")
 
