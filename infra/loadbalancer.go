@@ -56,18 +56,21 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 		EnableDeletionProtection: pulumi.Bool(s.cfg.Protect),
 		EnableHttp2:              pulumi.Bool(true),
 	}
+	var albOpts []pulumi.ResourceOption
 	if s.cfg.LB.AccessLogs {
-		bucket, err := newAccessLogBucket(s)
+		bucket, policy, err := newAccessLogBucket(s)
 		if err != nil {
 			return nil, err
 		}
+		// AWS checks at creation that the ALB may write to the bucket: the policy must be there.
+		albOpts = append(albOpts, pulumi.DependsOn([]pulumi.Resource{policy}))
 		args.AccessLogs = &lb.LoadBalancerAccessLogsArgs{
 			Bucket:  bucket,
 			Prefix:  pulumi.String(accessLogPrefix),
 			Enabled: pulumi.Bool(true),
 		}
 	}
-	alb, err := lb.NewLoadBalancer(s.ctx, "registry", args, s.opts()...)
+	alb, err := lb.NewLoadBalancer(s.ctx, "registry", args, s.opts(albOpts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -140,16 +143,16 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 // newAccessLogBucket creates the bucket the ALB writes its access logs to: hardened like every
 // bucket of the stack, writable only by this region's load-balancer log delivery account, under
 // this account's prefix; kept (and protected in production) when the stack is destroyed.
-func newAccessLogBucket(s *scope) (pulumi.StringOutput, error) {
+func newAccessLogBucket(s *scope) (pulumi.StringOutput, *s3.BucketPolicy, error) {
 	bucket, err := s3.NewBucketV2(s.ctx, "alb-access-logs", &s3.BucketV2Args{ForceDestroy: pulumi.Bool(false)},
 		s.opts(pulumi.RetainOnDelete(true), pulumi.Protect(s.cfg.Protect))...)
 	if err != nil {
-		return pulumi.StringOutput{}, err
+		return pulumi.StringOutput{}, nil, err
 	}
 	// The regional Elastic Load Balancing account writes the logs (us-east-1 and the other
 	// regions older than 2022 deliver this way).
 	delivery := elb.GetServiceAccountOutput(s.ctx, elb.GetServiceAccountOutputArgs{}, s.invokeOpts()...)
-	err = hardenBucket(s, "alb-access-logs", bucket.Bucket, bucket.Arn, &bucketPolicyExtension{
+	policy, err := hardenBucket(s, "alb-access-logs", bucket.Bucket, bucket.Arn, &bucketPolicyExtension{
 		values: []pulumi.StringOutput{delivery.Arn(), callerAccountID(s)},
 		statements: func(bucketArn string, v []string) []PolicyStatement {
 			return []PolicyStatement{{
@@ -162,7 +165,7 @@ func newAccessLogBucket(s *scope) (pulumi.StringOutput, error) {
 		},
 	}, pulumi.RetainOnDelete(true))
 	if err != nil {
-		return pulumi.StringOutput{}, err
+		return pulumi.StringOutput{}, nil, err
 	}
 	_, err = s3.NewBucketLifecycleConfigurationV2(s.ctx, "alb-access-logs", &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: bucket.Bucket,
@@ -174,7 +177,7 @@ func newAccessLogBucket(s *scope) (pulumi.StringOutput, error) {
 		}},
 	}, s.opts(pulumi.RetainOnDelete(true))...)
 	if err != nil {
-		return pulumi.StringOutput{}, err
+		return pulumi.StringOutput{}, nil, err
 	}
-	return bucket.Bucket, nil
+	return bucket.Bucket, policy, nil
 }

@@ -94,8 +94,8 @@ func TestCreatedImageBucket(t *testing.T) {
 // assertHardenedBucket checks the baseline of a bucket (bucket name if known).
 func assertHardenedBucket(t *testing.T, r *run, name, bucket string) {
 	t.Helper()
-	for _, token := range []string{tPublicAccess, tOwnership, tEncryption, tBucketPolicy} {
-		res := r.one(t, token, name)
+	for token, resName := range map[string]string{tPublicAccess: name, tOwnership: name, tEncryption: name, tBucketPolicy: name + "-policy"} {
+		res := r.one(t, token, resName)
 		if bucket != "" && res.InputString("bucket") != bucket {
 			t.Errorf("%s applies to %q, want %q", token, res.InputString("bucket"), bucket)
 		}
@@ -115,7 +115,11 @@ func assertHardenedBucket(t *testing.T, r *run, name, bucket string) {
 	if got := r.one(t, tEncryption, name).InputString("rules[0].applyServerSideEncryptionByDefault.sseAlgorithm"); got != "AES256" {
 		t.Errorf("default encryption %q", got)
 	}
-	doc := parsePolicy(t, name+" bucket policy", r.one(t, tBucketPolicy, name).InputString("policy"))
+	policyRes := r.one(t, tBucketPolicy, name+"-policy")
+	if !slices.Contains(policyRes.DependsOn, name) {
+		t.Errorf("%s bucket policy may go live before the public access block: depends on %v", name, policyRes.DependsOn)
+	}
+	doc := parsePolicy(t, name+" bucket policy", policyRes.InputString("policy"))
 	denies := false
 	for _, s := range doc.Statement {
 		if s.Effect == "Deny" && slices.Contains(stringList(s.Action), "s3:*") &&
@@ -396,7 +400,10 @@ func TestLoadBalancer(t *testing.T) {
 				t.Errorf("prod must write access logs: %v", logs)
 			}
 			assertHardenedBucket(t, r, "alb-access-logs", "")
-			doc := parsePolicy(t, "access log bucket policy", r.one(t, tBucketPolicy, "alb-access-logs").InputString("policy"))
+			if !slices.Contains(alb.DependsOn, "alb-access-logs-policy") {
+				t.Errorf("the ALB may be created before it is allowed to write its logs: depends on %v", alb.DependsOn)
+			}
+			doc := parsePolicy(t, "access log bucket policy", r.one(t, tBucketPolicy, "alb-access-logs-policy").InputString("policy"))
 			delivered := false
 			for _, s := range doc.Statement {
 				if s.Effect == "Allow" {

@@ -36,7 +36,7 @@ func newImageStorage(s *scope) (*Storage, error) {
 	}
 
 	keep := []pulumi.ResourceOption{pulumi.RetainOnDelete(true)}
-	if err := hardenBucket(s, "images", name, arn, nil, keep...); err != nil {
+	if _, err := hardenBucket(s, "images", name, arn, nil, keep...); err != nil {
 		return nil, err
 	}
 	// Versioning turns an accidental overwrite or delete into a recoverable noncurrent version.
@@ -103,7 +103,7 @@ type bucketPolicyExtension struct {
 // hardenBucket applies the baseline every bucket of the stack gets: all public access blocked,
 // ACLs disabled (bucket owner owns every object), SSE-S3 default encryption, and a policy that
 // denies any request not made over TLS, plus the statements of extra, if any.
-func hardenBucket(s *scope, name string, bucket, arn pulumi.StringOutput, extra *bucketPolicyExtension, opts ...pulumi.ResourceOption) error {
+func hardenBucket(s *scope, name string, bucket, arn pulumi.StringOutput, extra *bucketPolicyExtension, opts ...pulumi.ResourceOption) (*s3.BucketPolicy, error) {
 	publicAccess, err := s3.NewBucketPublicAccessBlock(s.ctx, name, &s3.BucketPublicAccessBlockArgs{
 		Bucket:                bucket,
 		BlockPublicAcls:       pulumi.Bool(true),
@@ -112,14 +112,14 @@ func hardenBucket(s *scope, name string, bucket, arn pulumi.StringOutput, extra 
 		RestrictPublicBuckets: pulumi.Bool(true),
 	}, s.opts(opts...)...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, err = s3.NewBucketOwnershipControls(s.ctx, name, &s3.BucketOwnershipControlsArgs{
 		Bucket: bucket,
 		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
 	}, s.opts(opts...)...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// SSE-S3 rather than SSE-KMS: ALB access logs support only SSE-S3, and for image data it adds
 	// no per-request KMS calls (and KMS throttling) on pull-heavy deployment days.
@@ -135,7 +135,7 @@ func hardenBucket(s *scope, name string, bucket, arn pulumi.StringOutput, extra 
 		},
 	}, s.opts(opts...)...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	values := []pulumi.StringOutput{arn}
 	if extra != nil {
@@ -157,7 +157,6 @@ func hardenBucket(s *scope, name string, bucket, arn pulumi.StringOutput, extra 
 	}, values...)
 	// The policy waits for the public access block so a permissive statement can never be live
 	// without the block in front of it.
-	_, err = s3.NewBucketPolicy(s.ctx, name, &s3.BucketPolicyArgs{Bucket: bucket, Policy: document},
+	return s3.NewBucketPolicy(s.ctx, name+"-policy", &s3.BucketPolicyArgs{Bucket: bucket, Policy: document},
 		s.opts(append(opts, pulumi.DependsOn([]pulumi.Resource{publicAccess}))...)...)
-	return err
 }
