@@ -1,13 +1,17 @@
 package synapsestub
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
@@ -24,13 +28,28 @@ type Server struct {
 	srv         *http.Server
 }
 
+// ErrorLog is the stand-in servers' error log: what net/http reports, on
+// stderr, except TLS handshakes the client abandoned (EOF). A client that
+// closes its idle connections while another is still being dialled causes
+// those, and they mean nothing.
+var ErrorLog = log.New(abandonedHandshakeFilter{os.Stderr}, "", log.LstdFlags)
+
+type abandonedHandshakeFilter struct{ w io.Writer }
+
+func (f abandonedHandshakeFilter) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("TLS handshake error")) && bytes.HasSuffix(bytes.TrimSpace(p), []byte(": EOF")) {
+		return len(p), nil
+	}
+	return f.w.Write(p)
+}
+
 // Serve serves h over plain HTTP on addr ("localhost:0" picks a port).
 func Serve(addr string, h http.Handler) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{listener: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
+	s := &Server{listener: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: ErrorLog}}
 	s.URL = fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
@@ -57,6 +76,7 @@ func ServeTLS(addr string, h http.Handler) (*Server, error) {
 		srv: &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          ErrorLog,
 			TLSConfig:         &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
 		},
 	}
