@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"testing"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synapsestub"
 )
@@ -49,7 +48,7 @@ func (p *RoundRobin) record(r *http.Request, status int) {
 }
 
 // StartRoundRobin starts the proxy; it stops when the test ends.
-func StartRoundRobin(t testing.TB, backends ...*Registry) *RoundRobin {
+func StartRoundRobin(t TB, backends ...*Registry) *RoundRobin {
 	t.Helper()
 	p := &RoundRobin{backends: backends}
 	var certs = make([]*x509.Certificate, 0, len(backends))

@@ -96,7 +96,7 @@ type Synapse struct {
 
 // StartSynapse starts a token service (with DevUser and ReaderUser) and an
 // event listener; both stop when the test ends.
-func StartSynapse(t testing.TB) *Synapse {
+func StartSynapse(t TB) *Synapse {
 	t.Helper()
 	key, err := synapsestub.NewSigningKey()
 	if err != nil {
@@ -128,7 +128,7 @@ func StartSynapse(t testing.TB) *Synapse {
 }
 
 // Token mints a token for a user of the stand-in, as its endpoint would.
-func (s *Synapse) Token(t testing.TB, user string, scopes ...string) string {
+func (s *Synapse) Token(t TB, user string, scopes ...string) string {
 	t.Helper()
 	tok, err := s.Tokens.TokenFor(user, s.Service, scopes...)
 	if err != nil {
@@ -178,6 +178,7 @@ type Registry struct {
 	Env []string
 
 	synapse *Synapse
+	s3      *S3
 	cmd     *exec.Cmd
 	out     *lineBuffer
 	done    chan struct{}
@@ -187,7 +188,7 @@ type Registry struct {
 
 // StartRegistry starts an instance and waits until it serves; it is stopped
 // when the test ends (its output is logged if the test failed).
-func StartRegistry(t testing.TB, opts Options) *Registry {
+func StartRegistry(t TB, opts Options) *Registry {
 	t.Helper()
 	if opts.Synapse == nil {
 		t.Fatal("registrytest: Options.Synapse is required")
@@ -256,6 +257,11 @@ func (opts Options) Environ(listenPort, healthPort int, scratch string) []string
 		env[registryconfig.EnvS3Bucket] = opts.S3.Bucket
 		env[registryconfig.EnvS3Region] = "us-east-1"
 		env[registryconfig.EnvS3Endpoint] = opts.S3.URL
+		if opts.S3.CertificateFile != "" {
+			// Go's TLS clients (the S3 driver's among them) trust this file
+			// instead of the system's roots.
+			env["SSL_CERT_FILE"] = opts.S3.CertificateFile
+		}
 	} else {
 		env[registryconfig.EnvStorage] = registryconfig.StorageFilesystem
 		env[registryconfig.EnvFilesystemRoot] = opts.FilesystemRoot
@@ -272,7 +278,12 @@ func (opts Options) Environ(listenPort, healthPort int, scratch string) []string
 			env[k] = v
 		}
 	}
-	out := ChildBaseEnv()
+	var out []string
+	for _, kv := range ChildBaseEnv() {
+		if name, _, _ := strings.Cut(kv, "="); env[name] == "" {
+			out = append(out, kv)
+		}
+	}
 	for k, v := range env {
 		out = append(out, k+"="+v)
 	}
@@ -317,6 +328,7 @@ func startRegistry(opts Options, scratch string) (*Registry, error) {
 		ScratchDir: scratch,
 		Env:        opts.Environ(listenPort, healthPort, scratch),
 		synapse:    opts.Synapse,
+		s3:         opts.S3,
 		out:        newLineBuffer(),
 		done:       make(chan struct{}),
 	}
@@ -428,8 +440,15 @@ func (r *Registry) Kill() {
 	})
 }
 
-// Transport trusts the instance's certificate and the stand-in Synapse's.
-func (r *Registry) Transport() *http.Transport { return r.synapse.Transport(r.Certificate) }
+// Transport trusts the instance's certificate, the stand-in Synapse's and,
+// if it serves HTTPS, the S3 stand-in's (pulls are redirected there).
+func (r *Registry) Transport() *http.Transport {
+	certs := []*x509.Certificate{r.Certificate}
+	if r.s3 != nil {
+		certs = append(certs, r.s3.Certificate)
+	}
+	return r.synapse.Transport(certs...)
+}
 
 // Transport returns an HTTP transport that trusts the stand-in token service
 // and the given certificates (registry instances, proxies).
@@ -460,7 +479,7 @@ func RemoteOptions(user synapsestub.User, tr http.RoundTripper, more ...remote.O
 
 // RunEntrypoint runs the entrypoint with exactly env (plus the child marker)
 // and returns its exit code and output; for the ways it must refuse to start.
-func RunEntrypoint(t testing.TB, env []string, timeout time.Duration) (int, string) {
+func RunEntrypoint(t TB, env []string, timeout time.Duration) (int, string) {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {

@@ -1,29 +1,47 @@
 package registrytest
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
-	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synapsestub"
 )
 
-// S3 is an in-process S3-compatible server (gofakes3, in memory) with one bucket.
-//
-// It lacks UploadPartCopy, so blobs above the multipart-copy threshold (128 MiB)
-// cannot be committed against it; tests use smaller blobs.
+// S3 is an in-process S3-compatible server with one bucket: gofakes3 for the
+// protocol, in front of a memory store whose objects, multipart parts and
+// copies share their bytes (see store), plus UploadPartCopy, which gofakes3
+// lacks and the registry uses to move uploads above the multipart-copy
+// threshold (128 MiB) into place.
 type S3 struct {
-	// URL is the endpoint, "http://localhost:<port>".
+	// URL is the endpoint, "http://localhost:<port>" (or https with TLS).
 	URL    string
 	Bucket string
+	// Certificate is the server's self-signed certificate when it serves
+	// HTTPS, and CertificateFile the same in PEM; nil and "" otherwise.
+	Certificate     *x509.Certificate
+	CertificateFile string
 
-	backend  *s3mem.Backend
-	server   *httptest.Server
+	store    *store
+	faker    http.Handler
+	server   *http.Server
 	failing  atomic.Bool
 	mu       sync.Mutex
 	requests []S3Request
@@ -39,38 +57,179 @@ type S3Request struct {
 	Status int
 }
 
-// StartS3 starts the server with the given bucket (Bucket if empty); it stops
-// when the test ends.
-func StartS3(t testing.TB, bucket string) *S3 {
+// S3Options configure the S3 stand-in.
+type S3Options struct {
+	// Bucket defaults to Bucket.
+	Bucket string
+	// TLS serves HTTPS, HTTP/1.1 only like S3, with a self-signed certificate
+	// for localhost. Registries started with this S3 trust it (SSL_CERT_FILE),
+	// and their Transport does too.
+	TLS bool
+}
+
+// StartS3 starts a plain-HTTP server with the given bucket (Bucket if
+// empty); it stops when the test ends.
+func StartS3(t TB, bucket string) *S3 {
 	t.Helper()
-	if bucket == "" {
-		bucket = Bucket
+	return StartS3With(t, S3Options{Bucket: bucket})
+}
+
+// StartS3With starts a server as opts say; it stops when the test ends.
+func StartS3With(t TB, opts S3Options) *S3 {
+	t.Helper()
+	if opts.Bucket == "" {
+		opts.Bucket = Bucket
 	}
-	backend := s3mem.New()
-	if err := backend.CreateBucket(bucket); err != nil {
+	st := newStore()
+	if err := st.CreateBucket(opts.Bucket); err != nil {
 		t.Fatal(err)
 	}
-	s := &S3{Bucket: bucket, backend: backend}
-	faker := gofakes3.New(backend).Server()
-	s.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := S3Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone()}
-		if s.failing.Load() {
-			rec.Status = http.StatusServiceUnavailable
+	s := &S3{
+		Bucket: opts.Bucket,
+		store:  st,
+		// Content-MD5 is not verified: S3 does that on its own CPU, the
+		// stand-in would do it on the benchmark's.
+		faker: gofakes3.New(st, gofakes3.WithIntegrityCheck(false)).Server(),
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheme := "http"
+	if opts.TLS {
+		certPEM, keyPEM, cert, err := registryconfig.GenerateTLS([]string{"localhost", "127.0.0.1", "::1"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
 		}
-		s.mu.Lock()
-		s.requests = append(s.requests, rec)
-		s.mu.Unlock()
-		if rec.Status != 0 {
-			http.Error(w, "fake S3 is failing on purpose", rec.Status)
-			return
+		pair, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			t.Fatal(err)
 		}
-		faker.ServeHTTP(w, r)
-	}))
-	t.Cleanup(s.server.Close)
+		s.Certificate = cert
+		s.CertificateFile = filepath.Join(t.TempDir(), "s3.crt")
+		if err := os.WriteFile(s.CertificateFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+		scheme = "https"
+	}
+	s.server = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          synapsestub.ErrorLog,
+		// No HTTP/2: S3 speaks HTTP/1.1.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+	}
+	go func() { _ = s.server.Serve(ln) }()
+	t.Cleanup(func() { s.server.Close() })
 	// localhost, not 127.0.0.1: registry clients refuse redirects to loopback
 	// IP literals (an SSRF guard), and pulls are redirected here.
-	s.URL = strings.Replace(s.server.URL, "127.0.0.1", "localhost", 1)
+	s.URL = fmt.Sprintf("%s://localhost:%d", scheme, ln.Addr().(*net.TCPAddr).Port)
 	return s
+}
+
+// ServeHTTP logs the request, refuses it while failing, serves UploadPartCopy
+// and hands everything else to gofakes3.
+func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := S3Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone()}
+	if s.failing.Load() {
+		rec.Status = http.StatusServiceUnavailable
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, rec)
+	s.mu.Unlock()
+	if rec.Status != 0 {
+		http.Error(w, "fake S3 is failing on purpose", rec.Status)
+		return
+	}
+	q := r.URL.Query()
+	if r.Method == http.MethodPut && q.Get("uploadId") != "" && q.Get("partNumber") != "" && r.Header.Get("X-Amz-Copy-Source") != "" {
+		s.uploadPartCopy(w, r)
+		return
+	}
+	s.faker.ServeHTTP(w, r)
+}
+
+// copyPartResult is UploadPartCopy's answer.
+type copyPartResult struct {
+	XMLName      xml.Name             `xml:"http://s3.amazonaws.com/doc/2006-03-01/ CopyPartResult"`
+	LastModified gofakes3.ContentTime `xml:"LastModified"`
+	ETag         string               `xml:"ETag"`
+}
+
+// uploadPartCopy serves UploadPartCopy: PUT /<bucket>/<key>?partNumber=N&uploadId=U
+// with x-amz-copy-source: <bucket>/<key> and optionally
+// x-amz-copy-source-range: bytes=<first>-<last>. The part becomes that range of
+// the source object (all of it without the header).
+func (s *S3) uploadPartCopy(w http.ResponseWriter, r *http.Request) {
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	q := r.URL.Query()
+	part, err := strconv.Atoi(q.Get("partNumber"))
+	if err != nil {
+		writeS3Error(w, gofakes3.ErrInvalidPart, "partNumber is not a number")
+		return
+	}
+	srcBucket, srcKey, err := parseCopySource(r.Header.Get("X-Amz-Copy-Source"))
+	if err != nil {
+		writeS3Error(w, gofakes3.ErrInvalidArgument, err.Error())
+		return
+	}
+	rng, err := parseCopySourceRange(r.Header.Get("X-Amz-Copy-Source-Range"))
+	if err != nil {
+		writeS3Error(w, gofakes3.ErrInvalidArgument, err.Error())
+		return
+	}
+	etag, modified, err := s.store.CopyPart(bucket, key, gofakes3.UploadID(q.Get("uploadId")), part, srcBucket, srcKey, rng)
+	if err != nil {
+		var e gofakes3.Error
+		code := gofakes3.ErrInternal
+		if errors.As(err, &e) {
+			code = e.ErrorCode()
+		}
+		writeS3Error(w, code, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, xml.Header)
+	_ = xml.NewEncoder(w).Encode(copyPartResult{ETag: etag, LastModified: gofakes3.NewContentTime(modified)})
+}
+
+// parseCopySource splits x-amz-copy-source ("bucket/key", optionally with a
+// leading slash, URL-encoded and with ?versionId=...).
+func parseCopySource(v string) (bucket, key string, err error) {
+	v, _, _ = strings.Cut(strings.TrimPrefix(v, "/"), "?")
+	if u, err := url.PathUnescape(v); err == nil {
+		v = u
+	}
+	bucket, key, ok := strings.Cut(strings.TrimPrefix(v, "/"), "/")
+	if !ok || bucket == "" || key == "" {
+		return "", "", fmt.Errorf("x-amz-copy-source %q is not bucket/key", v)
+	}
+	return bucket, key, nil
+}
+
+// parseCopySourceRange parses x-amz-copy-source-range, "bytes=first-last"
+// (both required); "" is the whole object (nil).
+func parseCopySourceRange(v string) (*gofakes3.ObjectRangeRequest, error) {
+	if v == "" {
+		return nil, nil
+	}
+	spec, ok := strings.CutPrefix(v, "bytes=")
+	first, last, ok2 := strings.Cut(spec, "-")
+	start, err1 := strconv.ParseInt(first, 10, 64)
+	end, err2 := strconv.ParseInt(last, 10, 64)
+	if !ok || !ok2 || err1 != nil || err2 != nil || start < 0 || end < start {
+		return nil, fmt.Errorf("x-amz-copy-source-range %q is not bytes=first-last", v)
+	}
+	return &gofakes3.ObjectRangeRequest{Start: start, End: end}, nil
+}
+
+func writeS3Error(w http.ResponseWriter, code gofakes3.ErrorCode, msg string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(code.Status())
+	fmt.Fprint(w, xml.Header)
+	_ = xml.NewEncoder(w).Encode(&gofakes3.ErrorResponse{Code: code, Message: msg})
 }
 
 // SetFailing makes every request fail with 503 (true) or be served (false).
@@ -83,10 +242,15 @@ func (s *S3) Requests() []S3Request {
 	return slices.Clone(s.requests)
 }
 
+// ObjectURL is the path-style URL of a key in the bucket.
+func (s *S3) ObjectURL(key string) string {
+	return s.URL + "/" + s.Bucket + "/" + key
+}
+
 // Keys lists every object key in the bucket.
-func (s *S3) Keys(t testing.TB) []string {
+func (s *S3) Keys(t TB) []string {
 	t.Helper()
-	list, err := s.backend.ListBucket(s.Bucket, nil, gofakes3.ListBucketPage{})
+	list, err := s.store.ListBucket(s.Bucket, nil, gofakes3.ListBucketPage{})
 	if err != nil {
 		t.Fatal(err)
 	}
