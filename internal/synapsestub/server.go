@@ -29,15 +29,17 @@ type Server struct {
 }
 
 // ErrorLog is the stand-in servers' error log: what net/http reports, on
-// stderr, except TLS handshakes the client abandoned (EOF). A client that
-// closes its idle connections while another is still being dialled causes
-// those, and they mean nothing.
+// stderr, except TLS handshakes the client abandoned (EOF or connection
+// reset). A client that closes its idle connections while another is still
+// being dialled causes those, and they mean nothing.
 var ErrorLog = log.New(abandonedHandshakeFilter{os.Stderr}, "", log.LstdFlags)
 
 type abandonedHandshakeFilter struct{ w io.Writer }
 
 func (f abandonedHandshakeFilter) Write(p []byte) (int, error) {
-	if bytes.Contains(p, []byte("TLS handshake error")) && bytes.HasSuffix(bytes.TrimSpace(p), []byte(": EOF")) {
+	line := bytes.TrimSpace(p)
+	if bytes.Contains(line, []byte("TLS handshake error")) &&
+		(bytes.HasSuffix(line, []byte(": EOF")) || bytes.HasSuffix(line, []byte(": connection reset by peer"))) {
 		return len(p), nil
 	}
 	return f.w.Write(p)
