@@ -1,0 +1,371 @@
+package bench
+
+import (
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{
+		{[]float64{3}, 3},
+		{[]float64{5, 1, 3}, 3},
+		{[]float64{4, 1, 3, 2}, 2.5},
+		{[]float64{10, 1, 1, 1, 10}, 1},
+	} {
+		in := append([]float64(nil), c.in...)
+		if got := Median(c.in); got != c.want {
+			t.Errorf("Median(%v) = %v, want %v", c.in, got, c.want)
+		}
+		for i := range in {
+			if in[i] != c.in[i] {
+				t.Errorf("Median reordered its argument: %v", c.in)
+			}
+		}
+	}
+	if !math.IsNaN(Median(nil)) {
+		t.Error("Median of nothing is not NaN")
+	}
+}
+
+// A fake /proc: the registry (100), its log redactor (101) and a grandchild
+// (102), and an unrelated process (200) whose CPU must not count.
+func fakeProc(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(pid, stat, status string) {
+		if err := os.MkdirAll(filepath.Join(dir, pid), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, pid, "stat"), []byte(stat+"\n"), 0o644)
+		if status != "" {
+			os.WriteFile(filepath.Join(dir, pid, "status"), []byte(status), 0o644)
+		}
+	}
+	// Fields: pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+	write("100", "100 (registry) S 1 100 100 0 -1 4194304 10 0 0 0 250 50 7 7 20 0 12 0", "Name:\tregistry\nVmHWM:\t  204800 kB\nVmRSS:\t   51200 kB\nThreads:\t12\n")
+	write("101", "101 (a (weird) name) S 100 100 100 0 -1 4194304 10 0 0 0 30 20 0 0 20 0 1 0", "")
+	write("102", "102 (x) R 101 100 100 0 -1 4194304 10 0 0 0 1 1 0 0 20 0 1 0", "")
+	write("200", "200 (other) S 1 200 200 0 -1 4194304 10 0 0 0 9999 9999 0 0 20 0 1 0", "")
+	os.MkdirAll(filepath.Join(dir, "self"), 0o755) // not a pid
+	old := procRoot
+	procRoot = dir
+	t.Cleanup(func() { procRoot = old })
+}
+
+func TestProc(t *testing.T) {
+	fakeProc(t)
+	s, err := readStat(101)
+	if err != nil || s.PPID != 100 || s.UTime != 30 || s.STime != 20 {
+		t.Fatalf("stat of a process whose name has spaces and parentheses: %+v %v", s, err)
+	}
+	got, err := TreeCPU(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (250+50) + (30+20) + (1+1) ticks of 10 ms; not the children's cutime/cstime (7+7), not pid 200.
+	if want := 3.52; math.Abs(got-want) > 1e-9 {
+		t.Errorf("TreeCPU = %v s, want %v (the process and its descendants, utime+stime)", got, want)
+	}
+	if got, _ := ProcessCPU(100); math.Abs(got-3.0) > 1e-9 {
+		t.Errorf("ProcessCPU = %v, want 3 (without descendants)", got)
+	}
+	m, err := ReadMemory(100)
+	if err != nil || m.Peak != 200<<20 || m.RSS != 50<<20 {
+		t.Errorf("ReadMemory = %+v, %v; want peak 200 MiB (VmHWM), RSS 50 MiB", m, err)
+	}
+	if _, err := parseStatus("VmRSS:\t1 kB\n"); err == nil {
+		t.Error("status without VmHWM accepted")
+	}
+	if _, err := parseStat("100 registry S 1"); err == nil {
+		t.Error("stat line without a name in parentheses accepted")
+	}
+}
+
+// The real /proc: this process's CPU grows when it works.
+func TestProcOfThisProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	before, err := ProcessCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := 0
+	for start := time.Now(); time.Since(start) < 100*time.Millisecond; {
+		x++
+	}
+	after, _ := ProcessCPU(os.Getpid())
+	if after <= before {
+		t.Errorf("CPU did not grow while busy: %v -> %v", before, after)
+	}
+	if m, err := ReadMemory(os.Getpid()); err != nil || m.RSS <= 0 || m.Peak < m.RSS {
+		t.Errorf("own memory: %+v %v", m, err)
+	}
+}
+
+func TestSizes(t *testing.T) {
+	for in, want := range map[string]int64{"1GiB": GiB, "256MiB": 256 * MiB, "1.5 GiB": 3 * GiB / 2, "64KiB": 64 * KiB, "1048576": MiB, "10B": 10} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "GiB", "-1MiB", "1TB"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) accepted", bad)
+		}
+	}
+	for n, want := range map[int64]string{GiB: "1 GiB", 256 * MiB: "256 MiB", 3 * GiB / 2: "1.5 GiB", 1000: "1000 B", 159*MiB + 727*KiB: "159.71 MiB"} {
+		if got := FormatSize(n); got != want {
+			t.Errorf("FormatSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestConfigFlags(t *testing.T) {
+	parse := func(args ...string) Config {
+		t.Helper()
+		c := DefaultConfig()
+		fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+		c.RegisterFlags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ApplyShort(fs); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	d := parse()
+	if d.Size != GiB || d.Layers != 4 || d.Runs < 3 || d.Warmup < 1 || d.Short {
+		t.Errorf("defaults %+v: want 1 GiB in 4 layers, several runs after a warm-up", d)
+	}
+	s := parse("-short")
+	if s.Size != 256*MiB || s.Runs != 1 {
+		t.Errorf("-short: %+v", s)
+	}
+	s = parse("-short", "-size", "512MiB", "-pull-concurrency", "2,4")
+	if s.Size != 512*MiB || s.Layers != 2 || len(s.PullConcurrency) != 2 || s.PullConcurrency[1] != 4 {
+		t.Errorf("-short keeps explicit flags: %+v", s)
+	}
+	if got := parse("-size", "1GiB", "-layers", "3").LayerSize(); got%512 != 0 || got > GiB/3 || got < GiB/3-512 {
+		t.Errorf("layer size %d: want a multiple of 512 just under a third of 1 GiB", got)
+	}
+	if err := parse("-layers", "0", "-runs", "0").Validate(); err == nil || !strings.Contains(err.Error(), "-layers") || !strings.Contains(err.Error(), "-runs") {
+		t.Errorf("Validate: %v; want every problem", err)
+	}
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Errorf("defaults invalid: %v", err)
+	}
+}
+
+func sample(mibps float64, cpu float64, peak int64) Sample {
+	return Sample{Bytes: GiB, Seconds: GiB / MiB / mibps, CPU: cpu, Memory: Memory{RSS: 30 * MiB, Peak: peak}}
+}
+
+// results has every figure on the right side of its target except the
+// push ratio at 8 clients and the memory at 8 clients.
+func results() *Results {
+	return &Results{
+		Config: DefaultConfig(), Machine: Machine{CPU: "Test CPU", Cores: 2, Memory: 8 * GiB, OS: "TestOS", Go: "go1.x"},
+		Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Duration: time.Minute,
+		ImageBytes: GiB, ChunkSize: 32 * MiB,
+		Pull: map[int]*PullResult{
+			1: {Direct: Runs{sample(1000, 0, 0)}, Redirect: Runs{sample(950, 0.01, 0)}, Stream: Runs{sample(500, 1, 0)}},
+		},
+		Push: map[int]*PushResult{
+			1: {Direct: Runs{sample(500, 0, 0)}, Registry: Runs{sample(400, 5, 200*MiB)}, Uploads: 4},
+			8: {Direct: Runs{sample(500, 0, 0)}, Registry: Runs{sample(200, 5, 3*GiB)}, Uploads: 32},
+		},
+		Notify: map[string]*NotifyResult{
+			"synapse": {PerPush: []int{1, 1}, PerPull: []int{0, 0}},
+			"all":     {PerPush: []int{6, 6}, PerPull: []int{6, 6}, PushEvents: map[string]int{"push blob": 5, "push manifest": 1}, PullEvents: map[string]int{"pull blob": 5, "pull manifest": 1}},
+		},
+	}
+}
+
+func TestRowsAndTargets(t *testing.T) {
+	r := results()
+	verdicts := map[string]Verdict{}
+	for _, row := range r.Rows() {
+		verdicts[row.Figure] = row.Verdict
+	}
+	want := map[string]Verdict{
+		"Pull, 1 client: through the registry, redirects on (deployed)":                         Met,
+		"Registry CPU per GiB pulled, 1 client: redirects on vs off":                            Met,
+		"Push, 1 client: through the registry":                                                  Met,
+		"Push, 8 clients at once: through the registry":                                         NotMet,
+		"Registry peak memory, 1 client (4 layer uploads in flight)":                            Met,
+		"Registry peak memory, 8 clients at once (32 layer uploads in flight)":                  NotMet,
+		"Requests Synapse receives per image push":                                              Met,
+		"Requests Synapse receives per image pull":                                              Met,
+		"Pull, 1 client: straight from S3":                                                      Info,
+		"Push, 8 clients at once: straight to S3 (multipart, 32 MiB parts)":                     Info,
+		"Pull, 1 client: through the registry, redirects off":                                   Info,
+		"CPU per GiB pushed, 8 clients at once, every process (clients, registry, S3 stand-in)": Info,
+	}
+	for fig, v := range want {
+		got, ok := verdicts[fig]
+		if !ok {
+			t.Errorf("no row %q", fig)
+		} else if got != v {
+			t.Errorf("%q: %v, want %v", fig, got, v)
+		}
+	}
+
+	// Each target flips when its figure crosses it.
+	r.Pull[1].Redirect = Runs{sample(880, 0.01, 0)} // 88 % of direct
+	r.Pull[1].Stream = Runs{sample(500, 0.1, 0)}    // on/off CPU 10 %
+	r.Notify["synapse"].PerPush = []int{1, 2}       // one run sent two
+	r.Notify["synapse"].PerPull = []int{0, 1}
+	r.Push[1].Registry = Runs{sample(400, 5, 200*MiB)}
+	r.Push[1].Registry[0].Memory.RSS = 100 * MiB // bound 4 × 64 MiB + 100 MiB = 356 MiB
+	r.Push[1].Registry[0].Memory.Peak = 357 * MiB
+	for _, row := range r.Rows() {
+		switch row.Figure {
+		case "Pull, 1 client: through the registry, redirects on (deployed)", "Registry CPU per GiB pulled, 1 client: redirects on vs off",
+			"Requests Synapse receives per image push", "Requests Synapse receives per image pull",
+			"Registry peak memory, 1 client (4 layer uploads in flight)":
+			if row.Verdict != NotMet {
+				t.Errorf("%q is %v past its target: %s", row.Figure, row.Verdict, row.Measured)
+			}
+		}
+	}
+}
+
+func TestMemoryBound(t *testing.T) {
+	// 32 uploads, each up to two 32 MiB chunks, on a 30 MiB idle process.
+	if got, want := MemoryBound(32, 32*MiB, 30*MiB), float64(2078*MiB); got != want {
+		t.Errorf("MemoryBound = %v, want %v", got, want)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	s := results().Summary()
+	for _, want := range []string{
+		"Measured 2026-01-02 03:04 UTC in 1m0s with `go run ./cmd/bench -size 1GiB -layers 4 -runs 5 -warmup 1",
+		"Machine: Test CPU, 2 logical CPUs, 8 GiB of memory, TestOS, go1.x.",
+		"| Figure | Measured (median) | Target | Result |\n|---|---|---|---|\n",
+		"| Pull, 1 client: through the registry, redirects on (deployed) | 950 MiB/s = 95 % of S3 | ≥ 90 % of S3 | met |",
+		"| Push, 8 clients at once: through the registry | 200 MiB/s = 40 % of S3 | ≥ 60 % of S3 | **not met** |",
+		"| Registry peak memory, 8 clients at once (32 layer uploads in flight) | 3 GiB (idle: 30 MiB) | ≤ 32 × 2 × 32 MiB + idle = 2.03 GiB | **not met** |",
+		"| Requests Synapse receives per image push | 1 (every event sent, as today: 6 = 5 push blob + 1 push manifest) | 1 | met |",
+		"Targets met: 6 of 8. Not met: Push, 8 clients at once: through the registry; Registry peak memory, 8 clients at once (32 layer uploads in flight).",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	// One table: every row has four cells.
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasPrefix(line, "|") && strings.Count(strings.ReplaceAll(line, `\|`, ""), "|") != 5 {
+			t.Errorf("table row without four cells: %q", line)
+		}
+	}
+}
+
+func TestUpdateSection(t *testing.T) {
+	cost := "## Cost\n\nThe cost section, someone else's.\n\n### Sub\n\ntext\n"
+	doc := "# Performance and cost\n\nIntro.\n\n" + cost
+
+	// No section yet: a new one, before ## Cost, which stays as it is.
+	out := UpdateSection(doc, "TABLE 1")
+	if !strings.HasSuffix(out, cost) || !strings.Contains(out, "Intro.\n\n## Benchmark\n") ||
+		strings.Index(out, "## Benchmark") > strings.Index(out, "## Cost") || !strings.Contains(out, BeginMarker+"\n\nTABLE 1\n\n"+EndMarker) {
+		t.Fatalf("new section:\n%s", out)
+	}
+
+	// Prose written by hand in the section survives; only the marked block changes.
+	out = strings.Replace(out, "## Benchmark\n", "## Benchmark\n\nHand-written explanation.\n", 1)
+	out2 := UpdateSection(out, "TABLE 2\n")
+	if strings.Contains(out2, "TABLE 1") || !strings.Contains(out2, "TABLE 2") || !strings.Contains(out2, "Hand-written explanation.") ||
+		!strings.HasSuffix(out2, cost) || strings.Count(out2, "## Benchmark") != 1 || strings.Count(out2, BeginMarker) != 1 {
+		t.Fatalf("update:\n%s", out2)
+	}
+	if UpdateSection(out2, "TABLE 2\n") != out2 {
+		t.Error("updating with the same block changed the document")
+	}
+
+	// A section without markers gets them at its end, before the next section.
+	doc = "# P\n\n## Benchmark\n\nOld words.\n\n## Cost\n\nc\n"
+	out = UpdateSection(doc, "T")
+	if !strings.Contains(out, "Old words.\n\n"+BeginMarker) || !strings.HasSuffix(out, EndMarker+"\n\n## Cost\n\nc\n") {
+		t.Errorf("section without markers:\n%s", out)
+	}
+
+	// No ## Cost: the section goes at the end.
+	if out := UpdateSection("# P\n\ntext\n", "T"); !strings.HasPrefix(out, "# P\n\ntext\n\n## Benchmark\n") {
+		t.Errorf("without ## Cost:\n%s", out)
+	}
+}
+
+func TestWriteSection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "performance.md")
+	os.WriteFile(path, []byte("# Performance and cost\n\n## Cost\n\nc\n"), 0o644)
+	if err := WriteSection(path, "T1"); err != nil {
+		t.Fatal(err)
+	}
+	// Someone edits the cost section meanwhile: the next write keeps it.
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(b), "\nc\n", "\nc, edited\n", 1)), 0o644)
+	if err := WriteSection(path, "T2"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(path)
+	if s := string(b); !strings.Contains(s, "T2") || strings.Contains(s, "T1") || !strings.HasSuffix(s, "## Cost\n\nc, edited\n") {
+		t.Errorf("written:\n%s", s)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+}
+
+func TestMachineParsers(t *testing.T) {
+	if got := cpuModel("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n"); got != "AMD EPYC 7B13" {
+		t.Errorf("cpuModel = %q", got)
+	}
+	if got := memTotal("MemTotal:       24680000 kB\nMemFree: 1 kB\n"); got != 24680000<<10 {
+		t.Errorf("memTotal = %d", got)
+	}
+	if got := osRelease("NAME=\"Debian\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"); got != "Debian GNU/Linux 12 (bookworm)" {
+		t.Errorf("osRelease = %q", got)
+	}
+}
+
+func TestInTurn(t *testing.T) {
+	var got []string
+	for i := range 4 {
+		inTurn(i, func() { got = append(got, "a") }, func() { got = append(got, "b") }, func() { got = append(got, "c") })
+	}
+	if s := strings.Join(got, ""); s != "abcbcacababc" {
+		t.Errorf("order %q: want each variant first in turn", s)
+	}
+}
+
+func TestRegistryEnv(t *testing.T) {
+	c := DefaultConfig()
+	c.RegistryEnv = []string{"GOMEMLIMIT=1536MiB", "GOGC=50"}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if env := c.registryEnv(); env["GOMEMLIMIT"] != "1536MiB" || env["GOGC"] != "50" || len(env) != 2 {
+		t.Errorf("registryEnv = %v", env)
+	}
+	if !strings.Contains(c.Args(), "-registry-env GOMEMLIMIT=1536MiB -registry-env GOGC=50") {
+		t.Errorf("Args() = %q does not record the environment", c.Args())
+	}
+	for _, bad := range []string{"SYNAPSE_REGISTRY_REDIRECT=false", "REGISTRY_STORAGE=inmemory", "NOVALUE", "=x"} {
+		c.RegistryEnv = []string{bad}
+		if err := c.Validate(); err == nil {
+			t.Errorf("-registry-env %s accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,442 @@
+// Package bench measures the deployed registry configuration on this machine:
+// pulls and pushes through the real registry (the image's entrypoint and
+// registry, as internal/registrytest runs them) against the same transfers
+// straight to the S3 stand-in, the registry's CPU and peak memory, and the
+// notifications Synapse receives. cmd/bench prints the result as one table
+// and can write it into docs/performance.md.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/credentials"
+	"github.com/aws/aws-sdk-go/aws/session"
+	"github.com/aws/aws-sdk-go/service/s3"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/registrytest"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synapsestub"
+)
+
+// Results are one benchmark's measurements.
+type Results struct {
+	Config   Config
+	Machine  Machine
+	Started  time.Time
+	Duration time.Duration
+	// ImageBytes is the size of the image's layers (what throughputs count);
+	// ChunkSize the registry's S3 part size.
+	ImageBytes int64
+	ChunkSize  int64
+	Pull       map[int]*PullResult // by number of concurrent pullers
+	Push       map[int]*PushResult // by number of concurrent pushers
+	// Notify holds the notification counts with the deployed filter
+	// ("synapse") and with every event sent ("all").
+	Notify map[string]*NotifyResult
+}
+
+// PullResult are the pull runs at one concurrency.
+type PullResult struct {
+	Direct   Runs // the blobs fetched straight from S3
+	Redirect Runs // through the registry, redirects on (deployed)
+	Stream   Runs // through the registry, redirects off
+}
+
+// PushResult are the push runs at one concurrency.
+type PushResult struct {
+	Direct   Runs // the same bytes uploaded straight to S3, multipart
+	Registry Runs // through a fresh registry process per run
+	// Uploads is how many layer uploads run at once: pushers × layers in
+	// flight per push (at most Jobs).
+	Uploads int
+}
+
+// NotifyResult counts the notification requests (POSTs) Synapse receives.
+type NotifyResult struct {
+	PerPush, PerPull []int
+	// PushEvents and PullEvents break the last run's requests down by
+	// action and target ("push manifest": 1, "push blob": 5, ...).
+	PushEvents, PullEvents map[string]int
+}
+
+// Run runs the benchmark, writing progress to log.
+func Run(cfg Config, log io.Writer) (*Results, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cmd := &registrytest.Command{Log: log}
+	defer cmd.Close()
+	var res *Results
+	err := cmd.Run(func() {
+		b := &bench{t: cmd, cfg: cfg, log: log}
+		res = b.run()
+	})
+	return res, err
+}
+
+type bench struct {
+	t   *registrytest.Command
+	cfg Config
+	log io.Writer
+
+	sy     *registrytest.Synapse
+	s3     *registrytest.S3
+	s3api  *s3.S3
+	layers []*registrytest.RandomLayer
+	img    v1.Image
+	config []byte    // the image's config blob
+	blobs  []v1.Hash // config, then layers
+	bytes  int64     // layer bytes of one image
+
+	barriers int
+}
+
+const (
+	pullRepo    = "syn1/bench-pull"
+	barrierRepo = "syn1/bench-barrier"
+)
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.log, "bench: "+format+"\n", args...)
+}
+
+func (b *bench) check(err error, what string) {
+	if err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (b *bench) run() *Results {
+	res := &Results{
+		Config: b.cfg, Machine: ReadMachine(), Started: time.Now(), ChunkSize: registryconfig.S3ChunkSize,
+		Pull: map[int]*PullResult{}, Push: map[int]*PushResult{}, Notify: map[string]*NotifyResult{},
+	}
+	b.limitMemory(res.Machine.Memory)
+	b.makeImage()
+	res.ImageBytes = b.bytes
+
+	b.sy = registrytest.StartSynapse(b.t)
+	b.s3 = registrytest.StartS3With(b.t, registrytest.S3Options{TLS: b.cfg.S3TLS})
+	b.s3api = b.s3Client()
+	redirect := b.startRegistry(registrytest.Options{})
+	stream := b.startRegistry(registrytest.Options{DisableRedirect: true})
+	b.check(b.pushRegistry(redirect, pullRepo), "pushing the image to pull")
+
+	for _, c := range b.cfg.PullConcurrency {
+		res.Pull[c] = b.pullPhase(c, redirect, stream)
+	}
+	for _, c := range b.cfg.PushConcurrency {
+		res.Push[c] = b.pushPhase(c)
+	}
+	all := b.startRegistry(registrytest.Options{NotifyAll: true})
+	res.Notify["synapse"] = b.notifyPhase("synapse", redirect)
+	res.Notify["all"] = b.notifyPhase("all", all)
+	res.Duration = time.Since(res.Started)
+	return res
+}
+
+// startRegistry starts a registry with the deployed configuration as
+// modified by opts, on the stand-ins.
+func (b *bench) startRegistry(opts registrytest.Options) *registrytest.Registry {
+	opts.Synapse, opts.S3, opts.Env = b.sy, b.s3, b.cfg.registryEnv()
+	return registrytest.StartRegistry(b.t, opts)
+}
+
+// limitMemory keeps this process's heap (the S3 stand-in holds every
+// upload) from doubling before the garbage collector runs, and refuses
+// sizes the machine cannot hold.
+func (b *bench) limitMemory(total int64) {
+	if total <= 0 {
+		return
+	}
+	// In flight at the peak: every pusher's uploads plus the stored image.
+	need := int64(slices.Max(b.cfg.PushConcurrency)+2) * b.cfg.Size
+	if need > total*6/10 {
+		b.t.Fatalf("-size %s with %d concurrent pushers needs about %s in the S3 stand-in, over 60 %% of this machine's %s: lower -size or -push-concurrency",
+			FormatSize(b.cfg.Size), slices.Max(b.cfg.PushConcurrency), FormatSize(need), FormatSize(total))
+	}
+	debug.SetMemoryLimit(total * 6 / 10)
+}
+
+// makeImage builds the image: Layers random layers (distinct seeds), each
+// read once for its digest, on every core.
+func (b *bench) makeImage() {
+	size := b.cfg.LayerSize()
+	b.layers = make([]*registrytest.RandomLayer, b.cfg.Layers)
+	errs := make([]error, b.cfg.Layers)
+	sem := make(chan struct{}, runtime.NumCPU())
+	var wg sync.WaitGroup
+	for i := range b.layers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			b.layers[i], errs[i] = registrytest.NewRandomLayer(size, uint64(i+1))
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		b.check(err, "making the layers")
+	}
+	var layers []v1.Layer
+	for _, l := range b.layers {
+		layers = append(layers, l)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layers...)
+	b.check(err, "making the image")
+	b.img = img
+	b.config, err = img.RawConfigFile()
+	b.check(err, "image config")
+	cd, err := img.ConfigName()
+	b.check(err, "image config digest")
+	b.blobs = []v1.Hash{cd}
+	for _, l := range b.layers {
+		d, _ := l.Digest()
+		b.blobs = append(b.blobs, d)
+	}
+	b.bytes = size * int64(b.cfg.Layers)
+	b.logf("image: %d layers of %s (%s), config %s", b.cfg.Layers, FormatSize(size), FormatSize(b.bytes), cd)
+}
+
+// timed runs f(0..c-1) at once and measures the wall time and, if reg is
+// set, the registry's CPU time.
+func (b *bench) timed(c int, reg *registrytest.Registry, f func(i int) error) Sample {
+	var cpu0 float64
+	var err error
+	if reg != nil {
+		cpu0, err = TreeCPU(reg.PID())
+		b.check(err, "registry CPU")
+	}
+	self := os.Getpid()
+	local0, err := ProcessCPU(self)
+	b.check(err, "own CPU")
+	errs := make([]error, c)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(i)
+		}()
+	}
+	wg.Wait()
+	r := Sample{Bytes: int64(c) * b.bytes, Seconds: time.Since(start).Seconds()}
+	local1, err := ProcessCPU(self)
+	b.check(err, "own CPU")
+	r.LocalCPU = local1 - local0
+	for _, err := range errs {
+		b.check(err, "transfer")
+	}
+	if reg != nil {
+		cpu1, err := TreeCPU(reg.PID())
+		b.check(err, "registry CPU")
+		r.CPU = cpu1 - cpu0
+	}
+	return r
+}
+
+func (b *bench) runLabel(i int) string {
+	if i < b.cfg.Warmup {
+		return fmt.Sprintf("warm-up %d/%d", i+1, b.cfg.Warmup)
+	}
+	return fmt.Sprintf("run %d/%d", i-b.cfg.Warmup+1, b.cfg.Runs)
+}
+
+func mibps(r Sample) string { return fmt.Sprintf("%.0f MiB/s", r.Throughput()/MiB) }
+
+// pullPhase: c clients pull the image straight from S3, through the
+// registry with redirects, and through the registry streaming the blobs,
+// interleaved run by run so that drift affects all three alike.
+func (b *bench) pullPhase(c int, redirect, stream *registrytest.Registry) *PullResult {
+	pr := &PullResult{}
+	for i := range b.cfg.Warmup + b.cfg.Runs {
+		var d, on, off Sample
+		inTurn(i,
+			func() { d = b.timed(c, nil, func(int) error { return b.pullDirect() }) },
+			func() { on = b.timed(c, redirect, func(int) error { return b.pullRegistry(redirect, pullRepo) }) },
+			func() { off = b.timed(c, stream, func(int) error { return b.pullRegistry(stream, pullRepo) }) })
+		b.logf("pull, %d at once, %s: direct %s, registry (redirects) %s (CPU %.2f s), registry (streaming) %s (CPU %.2f s)",
+			c, b.runLabel(i), mibps(d), mibps(on), on.CPU, mibps(off), off.CPU)
+		if i >= b.cfg.Warmup {
+			pr.Direct = append(pr.Direct, d)
+			pr.Redirect = append(pr.Redirect, on)
+			pr.Stream = append(pr.Stream, off)
+		}
+	}
+	return pr
+}
+
+// pushPhase: c clients upload the image straight to S3 (multipart), then
+// push it through a registry process started for the run, so that its peak
+// resident memory (VmHWM) is this run's. Before each run the image's blobs
+// are deleted from S3, so the registry moves every upload into place as it
+// does for a new image (it skips the move for a blob that exists).
+func (b *bench) pushPhase(c int) *PushResult {
+	// The config blob is uploaded alongside, but is a few hundred bytes.
+	pr := &PushResult{Uploads: c * min(b.cfg.Jobs, b.cfg.Layers)}
+	for i := range b.cfg.Warmup + b.cfg.Runs {
+		var d, r Sample
+		var before, after Memory
+		direct := func() {
+			var mu sync.Mutex
+			var keys []string
+			d = b.timed(c, nil, func(j int) error {
+				k, err := b.pushDirect(fmt.Sprintf("bench/direct/c%d-r%d-%d", c, i, j))
+				mu.Lock()
+				keys = append(keys, k...)
+				mu.Unlock()
+				return err
+			})
+			b.deleteKeys(keys)
+		}
+		registry := func() {
+			b.deleteBlobs()
+			reg := b.startRegistry(registrytest.Options{})
+			var err error
+			before, err = ReadMemory(reg.PID())
+			b.check(err, "registry memory")
+			r = b.timed(c, reg, func(j int) error {
+				return b.pushRegistry(reg, fmt.Sprintf("syn1/bench-push-c%d-r%d-%d", c, i, j))
+			})
+			after, err = ReadMemory(reg.PID())
+			b.check(err, "registry memory")
+			r.Memory = Memory{RSS: before.RSS, Peak: after.Peak}
+			reg.Kill()
+		}
+		inTurn(i, direct, registry)
+		b.logf("push, %d at once, %s: direct %s, registry %s (CPU %.2f s, RSS %s before, peak %s)",
+			c, b.runLabel(i), mibps(d), mibps(r), r.CPU, FormatSize(before.RSS), FormatSize(after.Peak))
+		if i >= b.cfg.Warmup {
+			pr.Direct = append(pr.Direct, d)
+			pr.Registry = append(pr.Registry, r)
+		}
+	}
+	return pr
+}
+
+// inTurn calls fs, starting with the i-th (modulo their number): each
+// variant goes first in some runs, so that what a run leaves behind (garbage
+// to collect, memory to return) does not always weigh on the same one.
+func inTurn(i int, fs ...func()) {
+	for k := range fs {
+		fs[(i+k)%len(fs)]()
+	}
+}
+
+// notifyPhase counts what Synapse receives for one push and one pull of the
+// image through reg, each followed by a barrier push whose notification
+// proves every earlier one has been delivered (a registry sends them in
+// order).
+func (b *bench) notifyPhase(label string, reg *registrytest.Registry) *NotifyResult {
+	nr := &NotifyResult{}
+	for i := range b.cfg.Runs {
+		repo := fmt.Sprintf("syn1/bench-notify-%s-%d", label, i)
+		b.check(b.pushRegistry(reg, repo), "notification push")
+		b.barrier(reg)
+		pushes := b.deliveriesFor(repo)
+		b.check(b.pullRegistry(reg, repo), "notification pull")
+		b.barrier(reg)
+		pulls := b.deliveriesFor(repo)[len(pushes):]
+		nr.PerPush = append(nr.PerPush, len(pushes))
+		nr.PerPull = append(nr.PerPull, len(pulls))
+		nr.PushEvents, nr.PullEvents = eventKinds(pushes), eventKinds(pulls)
+		b.logf("notifications (%s), run %d/%d: %d per push %v, %d per pull %v", label, i+1, b.cfg.Runs,
+			len(pushes), nr.PushEvents, len(pulls), nr.PullEvents)
+	}
+	return nr
+}
+
+func (b *bench) deliveriesFor(repo string) []synapsestub.Delivery {
+	var out []synapsestub.Delivery
+	for _, d := range b.sy.Notifications.Deliveries() {
+		if slices.ContainsFunc(d.Events, func(e synapsestub.Event) bool { return e.Target.Repository == repo }) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// eventKinds counts deliveries by action and target kind.
+func eventKinds(ds []synapsestub.Delivery) map[string]int {
+	out := map[string]int{}
+	for _, d := range ds {
+		for _, e := range d.Events {
+			kind := "blob"
+			if strings.Contains(e.Target.MediaType, "manifest") || strings.Contains(e.Target.MediaType, "index") {
+				kind = "manifest"
+			}
+			out[e.Action+" "+kind]++
+		}
+	}
+	return out
+}
+
+// barrier pushes a small new image through reg and waits for its manifest
+// push to reach Synapse.
+func (b *bench) barrier(reg *registrytest.Registry) {
+	b.barriers++
+	img, err := random.Image(1024, 1)
+	b.check(err, "barrier image")
+	d, err := img.Digest()
+	b.check(err, "barrier digest")
+	tr := clientTransport(reg.Transport())
+	defer tr.CloseIdleConnections()
+	b.check(writeImage(reg.Host+"/"+barrierRepo+fmt.Sprintf(":b%d", b.barriers), img, tr, b.cfg.Jobs), "barrier push")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err = b.sy.Notifications.WaitFor(ctx, func(events []synapsestub.Event) bool {
+		return slices.ContainsFunc(events, func(e synapsestub.Event) bool {
+			return e.Action == "push" && e.Target.Repository == barrierRepo && e.Target.Digest == d.String()
+		})
+	})
+	b.check(err, "waiting for the barrier's notification")
+}
+
+// s3Client is the AWS SDK (v1, as the registry's S3 driver) for the direct
+// uploads.
+func (b *bench) s3Client() *s3.S3 {
+	cfg := aws.NewConfig().WithRegion("us-east-1").WithEndpoint(b.s3.URL).WithS3ForcePathStyle(true).
+		WithCredentials(credentials.NewStaticCredentials("bench", "bench", "")).WithMaxRetries(0)
+	sess, err := session.NewSession(cfg)
+	b.check(err, "AWS session")
+	// Set after the session, which would otherwise trust only AWS_CA_BUNDLE.
+	sess.Config.HTTPClient = &http.Client{Transport: clientTransport(registrytest.Transport(b.s3.Certificate))}
+	return s3.New(sess)
+}
+
+// blobKey is where the registry keeps a blob's data in the bucket.
+func blobKey(d v1.Hash) string {
+	return fmt.Sprintf("docker/registry/v2/blobs/%s/%s/%s/data", d.Algorithm, d.Hex[:2], d.Hex)
+}
+
+func (b *bench) deleteBlobs() {
+	var keys []string
+	for _, d := range b.blobs {
+		keys = append(keys, blobKey(d))
+	}
+	b.deleteKeys(keys)
+}
+
+func (b *bench) deleteKeys(keys []string) {
+	for _, k := range keys {
+		_, err := b.s3api.DeleteObject(&s3.DeleteObjectInput{Bucket: aws.String(b.s3.Bucket), Key: aws.String(k)})
+		b.check(err, "deleting "+k)
+	}
+}
