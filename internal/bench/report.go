@@ -81,7 +81,7 @@ func pct(x float64) string {
 		return "n/a"
 	}
 	if x < 0.1 {
-		return fmt.Sprintf("%.1f %%", x*100)
+		return strings.TrimSuffix(fmt.Sprintf("%.1f", x*100), ".0") + " %"
 	}
 	return fmt.Sprintf("%.0f %%", x*100)
 }
