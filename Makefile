@@ -5,6 +5,7 @@ STACK ?= dev
 GO ?= go
 COST_FLAGS ?=
 LOCAL_FLAGS ?=
+BENCH_FLAGS ?=
 
 .PHONY: help test lint synth snapshots preview up local bench cost check-stack check-pulumi
 
@@ -27,6 +28,9 @@ synth: check-stack ## Everything STACK would create, with no cloud access: build
 
 snapshots: ## Refresh the golden synth snapshots (infra/testdata/) after an intended change
 	UPDATE_SNAPSHOTS=1 $(GO) test -count=1 -run 'TestSnapshot' ./infra/
+
+bench: ## Pulls, pushes, registry CPU and memory, notifications: deployed registry vs straight S3 (docs/performance.md); flags via BENCH_FLAGS
+	$(GO) run ./cmd/bench -write docs/performance.md $(BENCH_FLAGS)
 
 cost: synth ## Monthly cost of STACK next to today's CDK design (docs/performance.md); assumptions via COST_FLAGS
 	$(GO) run ./cmd/cost -stack $(STACK) $(COST_FLAGS)

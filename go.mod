@@ -3,6 +3,7 @@ module github.com/Sage-Bionetworks/synapse-docker-registry
 go 1.26.8
 
 require (
+	github.com/aws/aws-sdk-go v1.55.5
 	github.com/distribution/distribution/v3 v3.1.1
 	github.com/go-jose/go-jose/v4 v4.1.8
 	github.com/google/go-containerregistry v0.22.1
@@ -27,7 +28,6 @@ require (
 	github.com/agext/levenshtein v1.2.3 // indirect
 	github.com/apparentlymart/go-textseg/v15 v15.0.0 // indirect
 	github.com/atotto/clipboard v0.1.4 // indirect
-	github.com/aws/aws-sdk-go v1.55.5 // indirect
 	github.com/aymanbagabas/go-osc52/v2 v2.0.1 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/blang/semver v3.5.1+incompatible // indirect
