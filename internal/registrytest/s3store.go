@@ -344,13 +344,9 @@ func (s *store) ForceDeleteBucket(name string) error {
 func (s *store) GetObject(bucket, key string, rng *gofakes3.ObjectRangeRequest) (*gofakes3.Object, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	b, err := s.bucket(bucket)
+	o, err := s.object(bucket, key)
 	if err != nil {
 		return nil, err
-	}
-	o := b.objects[key]
-	if o == nil {
-		return nil, gofakes3.KeyNotFound(key)
 	}
 	return o.toObject(key, rng, true)
 }
@@ -358,6 +354,15 @@ func (s *store) GetObject(bucket, key string, rng *gofakes3.ObjectRangeRequest) 
 func (s *store) HeadObject(bucket, key string) (*gofakes3.Object, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	o, err := s.object(bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	return o.toObject(key, nil, false)
+}
+
+// object finds a stored object; the caller holds s.mu.
+func (s *store) object(bucket, key string) (*storeObject, error) {
 	b, err := s.bucket(bucket)
 	if err != nil {
 		return nil, err
@@ -366,7 +371,7 @@ func (s *store) HeadObject(bucket, key string) (*gofakes3.Object, error) {
 	if o == nil {
 		return nil, gofakes3.KeyNotFound(key)
 	}
-	return o.toObject(key, nil, false)
+	return o, nil
 }
 
 func (s *store) DeleteObject(bucket, key string) (gofakes3.ObjectDeleteResult, error) {
