@@ -371,8 +371,6 @@ func TestLoadBalancer(t *testing.T) {
 		if v, _ := alb.Input("internal"); v != false {
 			t.Error("the ALB must be internet-facing")
 		}
-		vpc := r.one(t, tVpc, "registry")
-		_ = vpc
 		subnets, _ := alb.Input("subnets")
 		for _, s := range subnets.([]any) {
 			if !strings.Contains(s.(string), "subnet-") {

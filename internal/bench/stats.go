@@ -62,25 +62,22 @@ func (rs Runs) MedianThroughput() float64 { return Median(rs.Throughputs()) }
 // CPUPerGiB is the registry CPU seconds per GiB moved, over all runs
 // together: the kernel counts CPU time in 10 ms ticks, too coarse to divide
 // run by run when the registry does almost nothing (redirects).
-func (rs Runs) CPUPerGiB() float64 {
-	var cpu float64
-	var bytes int64
-	for _, r := range rs {
-		cpu += r.CPU
-		bytes += r.Bytes
-	}
-	return cpu / (float64(bytes) / GiB)
-}
+func (rs Runs) CPUPerGiB() float64 { return rs.perGiB(func(r Sample) float64 { return r.CPU }) }
 
 // LocalCPUPerGiB is LocalCPU per GiB moved, over all runs together.
 func (rs Runs) LocalCPUPerGiB() float64 {
-	var cpu float64
+	return rs.perGiB(func(r Sample) float64 { return r.LocalCPU })
+}
+
+// perGiB sums a per-run quantity over all runs and divides by the GiB they moved.
+func (rs Runs) perGiB(quantity func(Sample) float64) float64 {
+	var total float64
 	var bytes int64
 	for _, r := range rs {
-		cpu += r.LocalCPU
+		total += quantity(r)
 		bytes += r.Bytes
 	}
-	return cpu / (float64(bytes) / GiB)
+	return total / (float64(bytes) / GiB)
 }
 
 // MedianPeak is the median of the runs' peak resident memory, and MedianBase

@@ -185,13 +185,7 @@ func EstimateOf(inv Inventory, a Assumptions) Estimate {
 	flows := routes(inv, a)
 	if inv.NATGateways > 0 {
 		add("nat-hours", "NAT gateway hours", PriceNATHour, float64(inv.NATGateways)*h, "%d NAT gateway(s) (%s) × %s h", inv.NATGateways, inv.NATBasis, FormatNumber(h))
-		natGB, parts := 0.0, []string{}
-		for _, f := range flows {
-			if f.via == "nat" {
-				natGB += f.gb
-				parts = append(parts, fmt.Sprintf("%s %s GB", f.what, round(f.gb)))
-			}
-		}
+		natGB, parts := flowsVia(flows, "nat")
 		add("nat-gb", "NAT data processed", PriceNATGB, natGB, "%s", joinOr(parts, "nothing routed through NAT"))
 	}
 	for _, f := range flows {
@@ -276,13 +270,7 @@ func EstimateOf(inv Inventory, a Assumptions) Estimate {
 	}
 	if ifaceHours > 0 {
 		add("vpce-interface-hours", "interface VPC endpoint AZ-hours", PriceInterfaceEndpoint, ifaceHours, "%s × %s h", strings.Join(ifaceAZs, ", "), FormatNumber(h))
-		ifaceGB, parts := 0.0, []string{}
-		for _, f := range flows {
-			if f.via == "interface" {
-				ifaceGB += f.gb
-				parts = append(parts, fmt.Sprintf("%s %s GB", f.what, round(f.gb)))
-			}
-		}
+		ifaceGB, parts := flowsVia(flows, "interface")
 		add("vpce-interface-gb", "interface VPC endpoint data processed", PriceInterfaceGB, ifaceGB, "%s", joinOr(parts, "nothing routed through them"))
 	}
 
@@ -556,4 +544,16 @@ func round(v float64) string {
 	default:
 		return FormatNumber(math.Round(v*10000) / 10000)
 	}
+}
+
+// flowsVia adds up the traffic that takes one path, and describes each part of it.
+func flowsVia(flows []traffic, via string) (gb float64, parts []string) {
+	parts = []string{}
+	for _, f := range flows {
+		if f.via == via {
+			gb += f.gb
+			parts = append(parts, fmt.Sprintf("%s %s GB", f.what, round(f.gb)))
+		}
+	}
+	return gb, parts
 }
