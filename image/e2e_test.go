@@ -199,6 +199,25 @@ func TestPushPullAndNotifications(t *testing.T) {
 		t.Errorf("no upload part of %d bytes (the configured chunk size) among %v", registryconfig.S3ChunkSize, parts)
 	}
 
+	// The image bucket's lifecycle expires deleted objects over S3UploadDataMinBytes under
+	// S3RepositoriesPrefix after a day, as upload data (infra/storage.go): uploads are written
+	// there, and after the pushes nothing that large is left there, only under blobs/.
+	uploadsUnderPrefix := false
+	for _, r := range s3.Requests() {
+		key := strings.TrimPrefix(r.Path, "/"+s3.Bucket+"/")
+		if r.Method == http.MethodPut && strings.Contains(r.RawQuery, "partNumber") {
+			uploadsUnderPrefix = uploadsUnderPrefix || strings.HasPrefix(key, registryconfig.S3RepositoriesPrefix+repo+"/_uploads/")
+		}
+	}
+	if !uploadsUnderPrefix {
+		t.Errorf("no upload part was written under %s%s/_uploads/, where the lifecycle rule for deleted upload data looks", registryconfig.S3RepositoriesPrefix, repo)
+	}
+	for _, o := range s3.Objects(t) {
+		if strings.HasPrefix(o.Key, registryconfig.S3RepositoriesPrefix) && o.Size > registryconfig.S3UploadDataMinBytes {
+			t.Errorf("%s (%d bytes) is kept under %s: the lifecycle would expire its old versions after a day as upload data", o.Key, o.Size, registryconfig.S3RepositoriesPrefix)
+		}
+	}
+
 	// Blob downloads are redirected to a pre-signed S3 URL (path style).
 	layers := mustLayers(t, img)
 	ld, _ := layers[0].Digest()

@@ -142,7 +142,7 @@ func TestImageBucketVersioningAndLifecycle(t *testing.T) {
 			t.Error("lifecycle rules of the image bucket must be retained on delete")
 		}
 		rules, _ := lc.Input("rules")
-		var abort, noncurrent float64
+		var abort, noncurrent, uploadData float64
 		for _, rule := range rules.([]any) {
 			m := rule.(map[string]any)
 			if m["status"] != "Enabled" {
@@ -151,9 +151,28 @@ func TestImageBucketVersioningAndLifecycle(t *testing.T) {
 			if a, ok := m["abortIncompleteMultipartUpload"].(map[string]any); ok {
 				abort = a["daysAfterInitiation"].(float64)
 			}
-			if n, ok := m["noncurrentVersionExpiration"].(map[string]any); ok {
-				noncurrent = n["noncurrentDays"].(float64)
+			n, ok := m["noncurrentVersionExpiration"].(map[string]any)
+			if !ok {
+				continue
 			}
+			filter, _ := m["filter"].(map[string]any)
+			and, _ := filter["and"].(map[string]any)
+			prefix, _ := filter["prefix"].(string)
+			andPrefix, _ := and["prefix"].(string)
+			andSize, _ := and["objectSizeGreaterThan"].(float64)
+			switch {
+			case prefix == "" && and == nil && filter["objectSizeGreaterThan"] == nil && filter["tag"] == nil:
+				noncurrent = n["noncurrentDays"].(float64)
+			case andPrefix == registryconfig.S3RepositoriesPrefix && andSize >= registryconfig.S3UploadDataMinBytes && and["tags"] == nil:
+				uploadData = n["noncurrentDays"].(float64)
+			default:
+				// Anything else would cut the recovery window of data that is not a copy.
+				t.Errorf("rule %v expires noncurrent versions of part of the bucket (%v) that is not deleted upload data", m["id"], filter)
+			}
+		}
+		if uploadData != 1 {
+			t.Errorf("deleted upload data (noncurrent versions over %d bytes under %s) expires after %v days, want 1: each push leaves one such copy of every layer",
+				registryconfig.S3UploadDataMinBytes, registryconfig.S3RepositoriesPrefix, uploadData)
 		}
 		tiering := false
 		for _, rule := range rules.([]any) {

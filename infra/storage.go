@@ -3,11 +3,17 @@ package infra
 import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
 )
 
 // intelligentTieringMinBytes: S3 Intelligent-Tiering monitors and tiers only objects larger than
 // 128 KiB; smaller ones would pay a transition request for nothing.
 const intelligentTieringMinBytes = 128 * 1024
+
+// deletedUploadDataDays: S3's shortest noncurrent expiration (it expires at the next midnight UTC
+// after a day, so a deleted upload is billed for one to two days).
+const deletedUploadDataDays = 1
 
 // Storage is the S3 bucket holding the registry's image data.
 type Storage struct {
@@ -72,8 +78,24 @@ func newImageStorage(s *scope) (*Storage, error) {
 					StorageClass: pulumi.String("INTELLIGENT_TIERING"),
 				}},
 			},
-			// The registry deletes its upload scratch objects; their noncurrent versions and the
-			// delete markers left behind must not accumulate forever.
+			// Every push leaves a deleted copy of each layer: the registry writes it under
+			// repositories/<name>/_uploads/, copies it to its content address and deletes it.
+			// That noncurrent version protects nothing, so it goes after a day rather than after
+			// the bucket's recovery window; the size filter spares the small links and tags,
+			// whose noncurrent versions are what restores a deleted tag.
+			&s3.BucketLifecycleConfigurationV2RuleArgs{
+				Id:     pulumi.String("expire-deleted-upload-data"),
+				Status: pulumi.String("Enabled"),
+				Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{And: &s3.BucketLifecycleConfigurationV2RuleFilterAndArgs{
+					Prefix:                pulumi.String(registryconfig.S3RepositoriesPrefix),
+					ObjectSizeGreaterThan: pulumi.Int(registryconfig.S3UploadDataMinBytes),
+				}},
+				NoncurrentVersionExpiration: &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
+					NoncurrentDays: pulumi.Int(deletedUploadDataDays),
+				},
+			},
+			// Anything else overwritten or deleted stays recoverable for the configured window;
+			// then its noncurrent versions and the delete markers left behind go.
 			&s3.BucketLifecycleConfigurationV2RuleArgs{
 				Id:     pulumi.String("expire-noncurrent-versions"),
 				Status: pulumi.String("Enabled"),

@@ -36,6 +36,18 @@ const (
 	S3MultipartCopyThresholdSize = 128 << 20
 )
 
+// S3 key layout (rootdirectory "/", the registry 2 deployment's), which the image bucket's
+// lifecycle rules rely on (infra/storage.go); the e2e test checks it against the registry.
+const (
+	// S3RepositoriesPrefix holds each repository's links, tags and upload sessions. An upload
+	// is written to <prefix><name>/_uploads/<id>/data, then copied to its content address under
+	// docker/registry/v2/blobs/ and deleted. Everything else under the prefix (links, tags,
+	// upload start times and hash states) is under 1 KiB, so an object over S3UploadDataMinBytes
+	// there is upload data, and once deleted (a noncurrent version) a copy of nothing needed.
+	S3RepositoriesPrefix = "docker/registry/v2/repositories/"
+	S3UploadDataMinBytes = 128 << 10
+)
+
 // Notification endpoint settings.
 const (
 	NotificationEndpointName = "synapse"

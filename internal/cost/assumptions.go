@@ -49,7 +49,8 @@ type Assumptions struct {
 	HealthCheckSeconds float64
 
 	// Today's design only.
-	APIEndpointGB float64
+	APIEndpointGB       float64
+	TodayNoncurrentDays float64
 }
 
 // Assumption describes one field: its flag, unit and meaning, and its defaults.
@@ -117,6 +118,8 @@ var AssumptionList = []Assumption{
 		func(a *Assumptions) *float64 { return &a.HealthCheckSeconds }},
 	{"api-endpoint-gb", "GB/month", "data through today's private API Gateway interface endpoint", 1, 1,
 		func(a *Assumptions) *float64 { return &a.APIEndpointGB }},
+	{"today-noncurrent-days", "days", "days today's image bucket keeps a deleted upload as a noncurrent version; 0 if it is not versioned (docs/operations.md, step 3, exports its versioning)", 30, 30,
+		func(a *Assumptions) *float64 { return &a.TodayNoncurrentDays }},
 }
 
 // Defaults returns the default assumptions for a stack: dev's for "dev", prod's otherwise.

@@ -326,9 +326,14 @@ func EstimateOf(inv Inventory, a Assumptions) Estimate {
 			e.Notes = append(e.Notes, fmt.Sprintf("%d data buckets: stored-gb is counted once, for %q", len(images), b.Name))
 		}
 		if b.Versioned {
+			// S3 expires a noncurrent version at the first midnight UTC after its days have
+			// passed: half a day later than the days, on average.
 			months, basis := 1.0, "no noncurrent expiration: counted as one month, but they accumulate"
 			if b.NoncurrentDays > 0 {
-				months, basis = float64(b.NoncurrentDays)/(h/24), fmt.Sprintf("noncurrent versions expire after %d days", b.NoncurrentDays)
+				months, basis = (float64(b.NoncurrentDays)+0.5)/(h/24), fmt.Sprintf("noncurrent versions expire after %d days, at the next midnight UTC", b.NoncurrentDays)
+			}
+			if u := b.UploadData; u.Rule != "" && (b.NoncurrentDays == 0 || u.Days < b.NoncurrentDays) {
+				months, basis = (float64(u.Days)+0.5)/(h/24), fmt.Sprintf("lifecycle rule %q expires deleted upload data after %d day(s), at the next midnight UTC", u.Rule, u.Days)
 			}
 			if b.Tiering.Enabled {
 				basis += "; they stay in S3 Standard: a lifecycle transition moves current versions only, and the upload is deleted within seconds, long before the daily lifecycle run"

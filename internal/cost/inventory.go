@@ -3,10 +3,13 @@ package cost
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
 )
 
 // Inventory is what a design runs that AWS bills for, counted from the resources it declares.
@@ -138,7 +141,21 @@ type Bucket struct {
 	// Tiering is the enabled lifecycle rule, if any, that moves the bucket's current objects into
 	// S3 Intelligent-Tiering (Tiering.Enabled false: every object stays in S3 Standard).
 	Tiering Tiering
+	// UploadData is the enabled lifecycle rule, if any, that expires the noncurrent versions of
+	// the registry's deleted upload data sooner than NoncurrentDays (Rule "": none).
+	UploadData UploadDataExpiration
 }
+
+// UploadDataExpiration is a lifecycle rule expiring noncurrent versions of part of a bucket that
+// covers the registry's upload data: found by what it does (its prefix and size filter match an
+// upload's key and a layer's size), never by its name.
+type UploadDataExpiration struct {
+	Rule string
+	Days int
+}
+
+// uploadDataKey is where the registry writes an upload before moving it to its content address.
+const uploadDataKey = registryconfig.S3RepositoriesPrefix + "syn12345/repo/_uploads/0b5d0e4f-1e0c-4b8e-9d8e-4f6d4a1b2c3d/data"
 
 // StorageIntelligentTiering is the lifecycle storage class of S3 Intelligent-Tiering.
 const StorageIntelligentTiering = "INTELLIGENT_TIERING"
@@ -548,7 +565,7 @@ func (inv *Inventory) buckets(s *Synth) {
 				inv.transitions(b, m)
 				if nc, ok := m["noncurrentVersionExpiration"].(map[string]interface{}); ok {
 					if d, ok := nc["noncurrentDays"].(float64); ok {
-						b.NoncurrentDays = int(d)
+						inv.noncurrentExpiration(b, m, int(d))
 					}
 				}
 				if ex, ok := m["expiration"].(map[string]interface{}); ok {
@@ -608,6 +625,46 @@ func (inv *Inventory) transitions(b *Bucket, rule map[string]interface{}) {
 		}
 		b.Tiering = Tiering{Enabled: true, Rule: id, MinBytes: minBytes, Days: int(days)}
 	}
+}
+
+// noncurrentExpiration reads an enabled rule expiring noncurrent versions after days: over the
+// whole bucket it sets NoncurrentDays; over a part that holds the registry's upload data (every
+// layer pushed leaves one deleted copy there) it sets UploadData; any other part is noted as not
+// modelled.
+func (inv *Inventory) noncurrentExpiration(b *Bucket, rule map[string]interface{}, days int) {
+	id, _ := rule["id"].(string)
+	minBytes, maxBytes, partial := ruleScope(rule)
+	switch {
+	case partial == "" && minBytes == 0 && maxBytes == 0:
+		b.NoncurrentDays = days
+	case maxBytes == 0 && minBytes <= IntelligentTieringMinBytes && ruleCoversKey(rule, uploadDataKey):
+		if b.UploadData.Rule == "" || days < b.UploadData.Days {
+			b.UploadData = UploadDataExpiration{Rule: id, Days: days}
+		}
+	default:
+		inv.note("bucket %q rule %q expires noncurrent versions of %s only: not modelled, priced at the bucket-wide expiration", b.Name, id, partial)
+	}
+}
+
+// ruleCoversKey reports whether every prefix a lifecycle rule filters on starts key, and it filters
+// on no tags.
+func ruleCoversKey(rule map[string]interface{}, key string) bool {
+	filters := []map[string]interface{}{rule}
+	if f, ok := rule["filter"].(map[string]interface{}); ok {
+		filters = append(filters, f)
+		if and, ok := f["and"].(map[string]interface{}); ok {
+			filters = append(filters, and)
+		}
+	}
+	for _, f := range filters {
+		if p, _ := f["prefix"].(string); !strings.HasPrefix(key, p) {
+			return false
+		}
+		if f["tag"] != nil || f["tags"] != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // ruleScope reads a lifecycle rule's filter: the object size bounds (0: none) and, when the rule
@@ -695,7 +752,7 @@ func (inv Inventory) TotalTasks() int {
 // ALB's access logs — is taken from ours, so the comparison shows only the design's differences.
 // Ours' Intelligent-Tiering transition is the exception: today's bucket declares none, so today's
 // image data is priced in S3 Standard whatever ours declares.
-func TodaysDesign(ours Inventory) Inventory {
+func TodaysDesign(ours Inventory, a Assumptions) Inventory {
 	t := Inventory{
 		Label:             "today's CDK design",
 		Stack:             ours.Stack,
@@ -726,13 +783,22 @@ func TodaysDesign(ours Inventory) Inventory {
 	t.TargetTrackingPolicies = ours.TargetTrackingPolicies
 	t.Repositories = append([]Repository(nil), ours.Repositories...)
 	t.Buckets = append([]Bucket(nil), ours.Buckets...)
-	tiered := ""
+	notOurs := ""
 	for i := range t.Buckets {
 		if t.Buckets[i].Tiering.Enabled {
-			tiered = fmt.Sprintf("; not ours' Intelligent-Tiering rule %q: today's bucket declares no transition, its image data stays in S3 Standard", t.Buckets[i].Tiering.Rule)
+			notOurs += fmt.Sprintf("; not ours' Intelligent-Tiering rule %q: today's bucket declares no transition, its image data stays in S3 Standard", t.Buckets[i].Tiering.Rule)
+		}
+		if r := t.Buckets[i].UploadData.Rule; r != "" {
+			notOurs += fmt.Sprintf("; not ours' rule %q for deleted upload data: today's bucket declares none, its deleted uploads are kept as long as any noncurrent version", r)
 		}
 		t.Buckets[i].Tiering = Tiering{}
+		t.Buckets[i].UploadData = UploadDataExpiration{}
+		if t.Buckets[i].Role == BucketImages {
+			days := int(math.Round(a.TodayNoncurrentDays))
+			t.Buckets[i].Versioned, t.Buckets[i].NoncurrentDays = days > 0, days
+			notOurs += fmt.Sprintf("; its image bucket's versioning from -today-noncurrent-days %d (0: not versioned)", days)
+		}
 	}
-	t.Notes = []string{"taken from ours as the issue does not describe them: secrets, log groups and retention, Container Insights, scaling alarms, ECR repository, buckets (versioning, lifecycle expiration) and ALB access logs" + tiered}
+	t.Notes = []string{"taken from ours as the issue does not describe them: secrets, log groups and retention, Container Insights, scaling alarms, ECR repository, buckets (versioning, lifecycle expiration) and ALB access logs" + notOurs}
 	return t
 }

@@ -86,7 +86,7 @@ type Report struct {
 // NewReport estimates the stack's inventory and today's design under the assumptions.
 func NewReport(s *Synth, synthPath string, a Assumptions) Report {
 	ours := FromSynth(s)
-	today := TodaysDesign(ours)
+	today := TodaysDesign(ours, a)
 	return Report{
 		Stack: s.Stack, SynthPath: synthPath, Resources: len(s.Resources), Assumptions: a,
 		Ours: ours, Today: today,

@@ -250,13 +250,29 @@ func (s *S3) ObjectURL(key string) string {
 // Keys lists every object key in the bucket.
 func (s *S3) Keys(t TB) []string {
 	t.Helper()
+	var keys []string
+	for _, o := range s.Objects(t) {
+		keys = append(keys, o.Key)
+	}
+	return keys
+}
+
+// S3Object is an object in the bucket.
+type S3Object struct {
+	Key  string
+	Size int64
+}
+
+// Objects lists every object in the bucket, in key order.
+func (s *S3) Objects(t TB) []S3Object {
+	t.Helper()
 	list, err := s.store.ListBucket(s.Bucket, nil, gofakes3.ListBucketPage{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var keys []string
+	var objects []S3Object
 	for _, c := range list.Contents {
-		keys = append(keys, c.Key)
+		objects = append(objects, S3Object{Key: c.Key, Size: c.Size})
 	}
-	return keys
+	return objects
 }
