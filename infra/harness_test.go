@@ -89,12 +89,14 @@ func synthesize(t testing.TB, cfg *synth.StackConfig) (*run, error) {
 			"ecrRepositoryUrl": out.EcrRepositoryURL, "imageDigest": out.ImageDigest, "secretArn": out.SecretArn,
 			"clusterName": out.ClusterName, "serviceName": out.ServiceName, "logGroupName": out.LogGroupName,
 		} {
-			o.ApplyT(func(v string) string {
+			// Exported, so the run waits for the apply: an output that no resource joins
+			// (a name known from config) would otherwise be read before it is resolved.
+			ctx.Export("resolved:"+name, o.ApplyT(func(v string) string {
 				mu.Lock()
 				defer mu.Unlock()
 				outputs[name] = v
 				return v
-			})
+			}))
 		}
 		return nil
 	}, cfg,
