@@ -228,6 +228,13 @@ func TestPushPullAndNotifications(t *testing.T) {
 	}
 }
 
+// expectedGoMemLimit is what the entrypoint adds to the registry's environment on this
+// machine, from its container memory limit if it has one, and logs about it.
+func expectedGoMemLimit() ([]string, string) {
+	limit, source := registryconfig.MemoryLimit("/")
+	return registryconfig.WithGoMemLimit(nil, limit, source)
+}
+
 func mustLayers(t *testing.T, img v1.Image) []v1.Layer {
 	t.Helper()
 	l, err := img.Layers()
@@ -587,6 +594,13 @@ func TestEntrypointProcess(t *testing.T) {
 				t.Errorf("the registry's environment contains %q", s)
 			}
 		}
+		// The Go runtime is told the container's memory limit (when this machine sets one).
+		want, _ := expectedGoMemLimit()
+		for _, kv := range want {
+			if !slices.Contains(strings.Split(string(environ), "\x00"), kv) {
+				t.Errorf("the registry's environment lacks %s", kv)
+			}
+		}
 	}
 
 	logs := reg.Logs()
@@ -608,6 +622,9 @@ func TestEntrypointProcess(t *testing.T) {
 		msg, _ := entry["msg"].(string)
 		if msg == "starting the registry" {
 			started = true
+			if _, want := expectedGoMemLimit(); entry["go.memlimit"] != want {
+				t.Errorf("start log go.memlimit %q, want %q", entry["go.memlimit"], want)
+			}
 			b, _ := json.Marshal(entry["token.keys"])
 			for _, kid := range []string{"CC4F:YEUW:NYJE:6XDF:XG7U:DBOB:4P6E:PFZU:UXFA:JCPC:7EVP:IAMY", "2MTZ:QH2X:J57H:MV5O:62AZ:QNI3:OMW3:FZVO:KDD6:CQMC:TO6H:64SW", sy.Key.KeyID} {
 				if !strings.Contains(string(b), kid) {

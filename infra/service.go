@@ -32,6 +32,7 @@ type containerDefinition struct {
 	Image                  string            `json:"image"`
 	Essential              bool              `json:"essential"`
 	User                   string            `json:"user"`
+	Memory                 int               `json:"memory"`
 	Privileged             bool              `json:"privileged"`
 	ReadonlyRootFilesystem bool              `json:"readonlyRootFilesystem"`
 	LinuxParameters        linuxParameters   `json:"linuxParameters"`
@@ -152,10 +153,14 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 		func(v []any) (string, error) {
 			image, bucket, secretArn, group, secretVersion := v[0].(string), v[1].(string), v[2].(string), v[3].(string), v[4].(string)
 			def := containerDefinition{
-				Name:                   containerName,
-				Image:                  image,
-				Essential:              true,
-				User:                   containerUser,
+				Name:      containerName,
+				Image:     image,
+				Essential: true,
+				User:      containerUser,
+				// The task's memory as the container's hard limit too: only then does the
+				// container's own cgroup show it, where the entrypoint reads it to keep the
+				// registry's Go heap under it (GOMEMLIMIT, image/README.md).
+				Memory:                 cfg.Service.Memory,
 				Privileged:             false,
 				ReadonlyRootFilesystem: true,
 				PortMappings: []portMapping{

@@ -497,6 +497,9 @@ func TestTaskDefinition(t *testing.T) {
 			t.Errorf("task platform %v", td.Inputs["runtimePlatform"])
 		}
 		c := r.containers(t)[0]
+		if m, _ := c["memory"].(float64); strconv.Itoa(int(m)) != r.config("memory") {
+			t.Errorf("container memory limit %v, want the task's %s: the entrypoint sizes GOMEMLIMIT from the container's cgroup", c["memory"], r.config("memory"))
+		}
 		if c["readonlyRootFilesystem"] != true {
 			t.Error("root filesystem is writable")
 		}

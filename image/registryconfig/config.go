@@ -23,7 +23,8 @@ const (
 	// S3ChunkSize is the part size of blob uploads. The driver buffers one part
 	// per upload in memory, so it is also the memory an upload costs. 32 MiB
 	// parts put a 100 GiB layer at 3,200 parts (limit 10,000: up to 312 GiB per
-	// blob) for 32-64 MiB of buffer per concurrent upload.
+	// blob) for up to 64 MiB of buffer per concurrent upload (128 MiB while it
+	// grows; image/README.md).
 	S3ChunkSize = 32 << 20
 	// S3MultipartCopyChunkSize is the part size of the server-side copy that
 	// moves a finished upload to its content address: 800 parts for 100 GiB.

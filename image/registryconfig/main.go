@@ -49,7 +49,7 @@ func Main(args, environ []string, stderr io.Writer) int {
 		logJSON(stderr, "fatal", "preparing the registry's files failed: "+err.Error(), nil)
 		return ExitFailed
 	}
-	env, dropped := ExecEnv(environ)
+	env, dropped, goMemLimit := ExecEnv(environ, "/")
 	if len(dropped) > 0 {
 		logJSON(stderr, "warning", "ignoring REGISTRY_* variables: they would override the generated configuration; use the SYNAPSE_REGISTRY_* variables instead", map[string]any{"variables": dropped})
 	}
@@ -70,7 +70,9 @@ func Main(args, environ []string, stderr io.Writer) int {
 		"notifications":        s.NotificationURL,
 		"notifications.events": s.NotificationEvents,
 		"tls.notafter":         prepared.TLSCertificate.NotAfter.UTC().Format(time.RFC3339),
+		"go.memlimit":          goMemLimit,
 	}
+
 	if s.Storage == StorageS3 {
 		fields["s3.bucket"] = s.S3Bucket
 		fields["s3.region"] = s.S3Region

@@ -174,8 +174,17 @@ func writePrivateFile(path string, data []byte) error {
 // registry would apply as overrides of the generated configuration. It returns
 // the names of the REGISTRY_* variables it dropped. OTEL_TRACES_EXPORTER
 // defaults to "none" so the registry does not try to export traces to an
-// OpenTelemetry collector that is not there.
-func ExecEnv(environ []string) (env []string, droppedOverrides []string) {
+// OpenTelemetry collector that is not there. GOMEMLIMIT follows the memory limit
+// of the container whose cgroup files are under cgroupRoot ("/" in the image; see
+// WithGoMemLimit); goMemLimit says what was decided, for the startup log.
+func ExecEnv(environ []string, cgroupRoot string) (env, droppedOverrides []string, goMemLimit string) {
+	env, droppedOverrides = execEnv(environ)
+	limit, source := MemoryLimit(cgroupRoot)
+	env, goMemLimit = WithGoMemLimit(env, limit, source)
+	return env, droppedOverrides, goMemLimit
+}
+
+func execEnv(environ []string) (env []string, droppedOverrides []string) {
 	hasOTEL := false
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")

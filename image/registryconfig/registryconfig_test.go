@@ -692,7 +692,7 @@ func TestExecEnvDropsSecretsAndOverrides(t *testing.T) {
 		registryconfig.EnvTokenRealm + "=https://x/y",
 		"REGISTRY_HTTP_SECRET=override", "REGISTRY_STORAGE_S3_ACCESSKEY=AKIA",
 	}
-	env, dropped := registryconfig.ExecEnv(in)
+	env, dropped, _ := registryconfig.ExecEnv(in, t.TempDir())
 	joined := strings.Join(env, "\n")
 	for _, gone := range []string{testHTTPSecret, testNotificationAuth, registryconfig.Prefix, "REGISTRY_"} {
 		if strings.Contains(joined, gone) {
@@ -707,9 +707,63 @@ func TestExecEnvDropsSecretsAndOverrides(t *testing.T) {
 	if !slices.Equal(dropped, []string{"REGISTRY_HTTP_SECRET", "REGISTRY_STORAGE_S3_ACCESSKEY"}) {
 		t.Errorf("dropped overrides %v", dropped)
 	}
-	env, _ = registryconfig.ExecEnv([]string{"OTEL_TRACES_EXPORTER=otlp"})
+	env, _, _ = registryconfig.ExecEnv([]string{"OTEL_TRACES_EXPORTER=otlp"}, t.TempDir())
 	if !slices.Equal(env, []string{"OTEL_TRACES_EXPORTER=otlp"}) {
 		t.Errorf("an explicit OTEL_TRACES_EXPORTER was changed: %v", env)
+	}
+}
+
+func TestGoMemLimitFollowsTheContainerLimit(t *testing.T) {
+	root := func(files map[string]string) string {
+		dir := t.TempDir()
+		for name, content := range files {
+			path := filepath.Join(dir, name)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	const v2, v1 = "sys/fs/cgroup/memory.max", "sys/fs/cgroup/memory/memory.limit_in_bytes"
+	for name, c := range map[string]struct {
+		files  map[string]string
+		limit  int64
+		source string
+	}{
+		"cgroup v2":           {map[string]string{v2: "4294967296\n"}, 4 << 30, "/" + v2},
+		"cgroup v2, no limit": {map[string]string{v2: "max\n"}, 0, "/" + v2},
+		"cgroup v1":           {map[string]string{v1: "2147483648\n"}, 2 << 30, "/" + v1},
+		"cgroup v1, no limit": {map[string]string{v1: "9223372036854771712\n"}, 0, "/" + v1},
+		"no cgroup files":     {nil, 0, ""},
+		"garbage":             {map[string]string{v2: "lots"}, 0, "/" + v2},
+	} {
+		if limit, source := registryconfig.MemoryLimit(root(c.files)); limit != c.limit || source != c.source {
+			t.Errorf("%s: limit %d from %q, want %d from %q", name, limit, source, c.limit, c.source)
+		}
+	}
+
+	// The registry's environment gets it from the container's cgroup.
+	env, _, why := registryconfig.ExecEnv([]string{"PATH=/bin"}, root(map[string]string{v1: "2147483648"}))
+	if !slices.Equal(env, []string{"PATH=/bin", "OTEL_TRACES_EXPORTER=none", "GOMEMLIMIT=1843MiB"}) {
+		t.Errorf("registry environment in a 2 GiB container: %v (%s)", env, why)
+	}
+
+	// A 4 GiB task: the runtime keeps its heap under 90 %; the environment's own value wins;
+	// with no limit nothing is set.
+	env, why = registryconfig.WithGoMemLimit([]string{"PATH=/bin"}, 4<<30, "/"+v2)
+	if !slices.Equal(env, []string{"PATH=/bin", "GOMEMLIMIT=3686MiB"}) || !strings.Contains(why, "90% of the 4096 MiB limit in /"+v2) {
+		t.Errorf("4 GiB limit: %v (%s)", env, why)
+	}
+	env, why = registryconfig.WithGoMemLimit([]string{"GOMEMLIMIT=1GiB"}, 4<<30, "/"+v2)
+	if !slices.Equal(env, []string{"GOMEMLIMIT=1GiB"}) || !strings.Contains(why, "from the environment") {
+		t.Errorf("GOMEMLIMIT set by the operator: %v (%s)", env, why)
+	}
+	env, why = registryconfig.WithGoMemLimit([]string{"PATH=/bin"}, 0, "")
+	if !slices.Equal(env, []string{"PATH=/bin"}) || !strings.Contains(why, "none") {
+		t.Errorf("no limit: %v (%s)", env, why)
 	}
 }
 

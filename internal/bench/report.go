@@ -26,10 +26,12 @@ const (
 	NotificationsPerPushTarget = 1
 	NotificationsPerPullTarget = 0
 	// BuffersPerUpload is how many chunk sizes of memory one upload can hold
-	// in the registry: the S3 driver's writer keeps one bytes.Buffer per
-	// upload, which grows to twice the chunk size when a write crosses the
-	// chunk boundary (bytes.Buffer doubles its capacity).
-	BuffersPerUpload = 2
+	// in the registry. The S3 driver's writer keeps one bytes.Buffer per
+	// upload and sends a part whenever it holds a chunk; request bodies arrive
+	// in pieces that rarely end on the boundary, so the buffer outgrows one
+	// chunk and doubles, up to about two. Growing, it holds the old array and
+	// the new one at once: up to four for that instant, about two after.
+	BuffersPerUpload = 4
 )
 
 // Verdict says whether a figure meets its target.
