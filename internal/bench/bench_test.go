@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +114,26 @@ func TestProcOfThisProcess(t *testing.T) {
 	}
 	if m, err := ReadMemory(os.Getpid()); err != nil || m.RSS <= 0 || m.Peak < m.RSS {
 		t.Errorf("own memory: %+v %v", m, err)
+	}
+
+	// A peak left by memory since returned is forgotten after a reset: each push run's peak is
+	// its own, though one registry serves them all.
+	big := make([]byte, 256<<20)
+	for i := 0; i < len(big); i += 4096 {
+		big[i] = 1
+	}
+	runtime.KeepAlive(big)
+	big = nil
+	debug.FreeOSMemory()
+	high, err := ReadMemory(os.Getpid())
+	if err != nil || high.Peak < 256<<20 {
+		t.Fatalf("peak after touching 256 MiB: %+v %v", high, err)
+	}
+	if err := ResetPeakMemory(os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+	if low, err := ReadMemory(os.Getpid()); err != nil || low.Peak > high.Peak-128<<20 {
+		t.Errorf("peak after the reset %+v, before %+v: not reset", low, high)
 	}
 }
 

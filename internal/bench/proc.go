@@ -167,3 +167,12 @@ func ReadMemory(pid int) (Memory, error) {
 	}
 	return parseStatus(string(b))
 }
+
+// ResetPeakMemory resets process pid's VmHWM to its current resident memory (Linux 4.0+), so
+// the next ReadMemory's Peak is the high-water mark since now.
+func ResetPeakMemory(pid int) error {
+	if err := os.WriteFile(filepath.Join(procRoot, strconv.Itoa(pid), "clear_refs"), []byte("5"), 0); err != nil {
+		return fmt.Errorf("resetting the peak resident memory of process %d: %w (needs Linux 4.0 or later and a process of the same user)", pid, err)
+	}
+	return nil
+}
