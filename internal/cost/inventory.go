@@ -342,14 +342,7 @@ func (inv *Inventory) loadBalancers(s *Synth) {
 		if lb.Type == "" {
 			lb.Type = "application"
 		}
-		lb.Nodes = len(r.List("subnets"))
-		if m := r.List("subnetMappings"); len(m) > lb.Nodes {
-			lb.Nodes = len(m)
-		}
-		if lb.Nodes == 0 {
-			lb.Nodes = inv.AvailabilityZones
-			inv.note("load balancer %q lists no subnets: counted with a node in each of the %d AZs", r.Name, lb.Nodes)
-		}
+		lb.Nodes = inv.zonesOf(r, "load balancer", "subnets", "subnetMappings")
 		ipType := r.Str("ipAddressType")
 		if lb.Internet && ipType != "dualstack-without-public-ipv4" {
 			lb.PublicIPv4 = lb.Nodes
@@ -467,6 +460,17 @@ func containerFacts(defs string) (secretRefs int, logGroup string) {
 	return secretRefs, logGroup
 }
 
+// zonesOf counts the AZs a load balancer or interface endpoint is placed in, one subnet each: the
+// longer of its two subnet lists, or, when it names none, every AZ of the VPC (with a note).
+func (inv *Inventory) zonesOf(r SynthResource, what, subnets, mappings string) int {
+	n := max(len(r.List(subnets)), len(r.List(mappings)))
+	if n == 0 {
+		n = inv.AvailabilityZones
+		inv.note("%s %q lists no subnets: counted in each of the %d AZs", what, r.Name, n)
+	}
+	return n
+}
+
 func (inv *Inventory) endpoints(s *Synth) {
 	for _, r := range s.ByType("aws:ec2/vpcEndpoint:VpcEndpoint") {
 		ep := Endpoint{Name: r.Name, Type: r.Str("vpcEndpointType"), Service: shortService(r.Str("serviceName"))}
@@ -474,14 +478,7 @@ func (inv *Inventory) endpoints(s *Synth) {
 			ep.Type = "Gateway" // the AWS default
 		}
 		if ep.Type == "Interface" {
-			ep.AZs = len(r.List("subnetIds"))
-			if m := r.List("subnetConfigurations"); len(m) > ep.AZs {
-				ep.AZs = len(m)
-			}
-			if ep.AZs == 0 {
-				ep.AZs = inv.AvailabilityZones
-				inv.note("interface endpoint %q lists no subnets: counted in each of the %d AZs", r.Name, ep.AZs)
-			}
+			ep.AZs = inv.zonesOf(r, "interface endpoint", "subnetIds", "subnetConfigurations")
 		}
 		inv.Endpoints = append(inv.Endpoints, ep)
 	}
@@ -649,14 +646,7 @@ func (inv *Inventory) noncurrentExpiration(b *Bucket, rule map[string]interface{
 // ruleCoversKey reports whether every prefix a lifecycle rule filters on starts key, and it filters
 // on no tags.
 func ruleCoversKey(rule map[string]interface{}, key string) bool {
-	filters := []map[string]interface{}{rule}
-	if f, ok := rule["filter"].(map[string]interface{}); ok {
-		filters = append(filters, f)
-		if and, ok := f["and"].(map[string]interface{}); ok {
-			filters = append(filters, and)
-		}
-	}
-	for _, f := range filters {
+	for _, f := range ruleFilters(rule) {
 		if p, _ := f["prefix"].(string); !strings.HasPrefix(key, p) {
 			return false
 		}
@@ -672,7 +662,7 @@ func ruleCoversKey(rule map[string]interface{}, key string) bool {
 // bucket).
 func ruleScope(rule map[string]interface{}) (minBytes, maxBytes float64, partial string) {
 	var parts []string
-	read := func(f map[string]interface{}) {
+	for _, f := range ruleFilters(rule) {
 		if v, ok := number(f["objectSizeGreaterThan"]); ok && v > minBytes {
 			minBytes = v
 		}
@@ -686,16 +676,20 @@ func ruleScope(rule map[string]interface{}) (minBytes, maxBytes float64, partial
 			parts = append(parts, "objects with given tags")
 		}
 	}
-	if p, _ := rule["prefix"].(string); p != "" {
-		parts = append(parts, fmt.Sprintf("prefix %q", p))
-	}
+	return minBytes, maxBytes, strings.Join(parts, ", ")
+}
+
+// ruleFilters are the levels of a lifecycle rule that can narrow it: the rule itself (its legacy
+// prefix), its filter and the filter's "and".
+func ruleFilters(rule map[string]interface{}) []map[string]interface{} {
+	levels := []map[string]interface{}{rule}
 	if f, ok := rule["filter"].(map[string]interface{}); ok {
-		read(f)
+		levels = append(levels, f)
 		if and, ok := f["and"].(map[string]interface{}); ok {
-			read(and)
+			levels = append(levels, and)
 		}
 	}
-	return minBytes, maxBytes, strings.Join(parts, ", ")
+	return levels
 }
 
 func listOf(v interface{}) []interface{} {

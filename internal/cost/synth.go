@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 )
 
@@ -87,16 +86,7 @@ func (r SynthResource) Str(path string) string {
 }
 
 // Num returns the input at path as a number; numeric strings ("2048") count too.
-func (r SynthResource) Num(path string) (float64, bool) {
-	switch v := r.In(path).(type) {
-	case float64:
-		return v, true
-	case string:
-		f, err := strconv.ParseFloat(v, 64)
-		return f, err == nil
-	}
-	return 0, false
-}
+func (r SynthResource) Num(path string) (float64, bool) { return number(r.In(path)) }
 
 // Bool returns the input at path as a bool (false when absent).
 func (r SynthResource) Bool(path string) bool {
