@@ -56,7 +56,12 @@ func tieringRule(t *testing.T, s *Synth) map[string]interface{} {
 // withoutTieringRule removes the Intelligent-Tiering rule and keeps the others.
 func withoutTieringRule(t *testing.T, s *Synth) {
 	t.Helper()
-	rule := tieringRule(t, s)
+	withoutRule(t, s, tieringRule(t, s))
+}
+
+// withoutRule removes one of the image bucket's lifecycle rules and keeps the others.
+func withoutRule(t *testing.T, s *Synth, rule map[string]interface{}) {
+	t.Helper()
 	r, rules := imageRules(t, s)
 	var kept []interface{}
 	for _, other := range rules {
@@ -68,6 +73,20 @@ func withoutTieringRule(t *testing.T, s *Synth) {
 		t.Fatalf("removing rule %v left %d of %d rules", rule["id"], len(kept), len(rules))
 	}
 	r.Inputs["rules"] = kept
+}
+
+// inStandard checks that an estimate prices all the image data in S3 Standard, with no
+// Intelligent-Tiering line.
+func inStandard(t *testing.T, what string, e Estimate, a Assumptions) {
+	t.Helper()
+	if l := line(t, e, "s3-images"); !near(l.Quantity, a.StoredGB) || l.Price.Key != PriceS3Standard {
+		t.Errorf("%s: image data %v GB at %s, want all %v GB in Standard", what, l.Quantity, l.Price.Key, a.StoredGB)
+	}
+	for _, key := range tieringLines {
+		if _, ok := e.Line(key); ok {
+			t.Errorf("%s: line %s priced", what, key)
+		}
+	}
 }
 
 func hasNote(notes []string, part string) bool {
@@ -177,14 +196,7 @@ func TestTieringLinesOnlyWhenTheRuleIsDeclared(t *testing.T) {
 			t.Errorf("%s without the rule: bucket %+v", stack, b)
 		}
 		without := EstimateOf(inv, a)
-		if l := line(t, without, "s3-images"); !near(l.Quantity, a.StoredGB) || l.Price.Key != PriceS3Standard {
-			t.Errorf("%s without the rule: image data %v GB at %s, want all %v GB in Standard", stack, l.Quantity, l.Price.Key, a.StoredGB)
-		}
-		for _, key := range tieringLines {
-			if _, ok := without.Line(key); ok {
-				t.Errorf("%s without the rule: line %s remains", stack, key)
-			}
-		}
+		inStandard(t, stack+" without the rule", without, a)
 		if len(without.OneOff) != 0 || len(without.OneOffNotes) != 0 {
 			t.Errorf("%s without the rule: one-off %v %v", stack, without.OneOff, without.OneOffNotes)
 		}
@@ -212,14 +224,7 @@ func TestTodaysDesignStaysInStandard(t *testing.T) {
 			t.Errorf("%s: today's image bucket inherits ours' tiering: %+v", stack, b.Tiering)
 		}
 		e := EstimateOf(today, a)
-		if l := line(t, e, "s3-images"); !near(l.Quantity, a.StoredGB) || l.Price.Key != PriceS3Standard {
-			t.Errorf("%s: today's image data %v GB at %s, want all %v GB in Standard", stack, l.Quantity, l.Price.Key, a.StoredGB)
-		}
-		for _, key := range tieringLines {
-			if _, ok := e.Line(key); ok {
-				t.Errorf("%s: today's design has line %s", stack, key)
-			}
-		}
+		inStandard(t, stack+" today", e, a)
 		if len(e.OneOff) != 0 {
 			t.Errorf("%s: today's design has one-off lines %v", stack, e.OneOff)
 		}

@@ -63,15 +63,7 @@ func TestDeletedUploadDataExpiresSoonerOnlyInOurs(t *testing.T) {
 
 		// Without the rule ours pays the 30 days too, and today's estimate does not move.
 		s := fixture(t, stack)
-		r, rules := imageRules(t, s)
-		id := uploadDataRule(t, s)["id"]
-		var kept []interface{}
-		for _, rule := range rules {
-			if rule.(map[string]interface{})["id"] != id {
-				kept = append(kept, rule)
-			}
-		}
-		r.Inputs["rules"] = kept
+		withoutRule(t, s, uploadDataRule(t, s))
 		inv = FromSynth(s)
 		if l := line(t, EstimateOf(inv, a), "s3-noncurrent"); !near(l.Quantity, noncurrentMonths(a, 30)) {
 			t.Errorf("%s without the rule: noncurrent %v GB-month, want 30.5 days", stack, l.Quantity)
