@@ -72,7 +72,6 @@ func Main(args, environ []string, stderr io.Writer) int {
 		"tls.notafter":         prepared.TLSCertificate.NotAfter.UTC().Format(time.RFC3339),
 		"go.memlimit":          goMemLimit,
 	}
-
 	if s.Storage == StorageS3 {
 		fields["s3.bucket"] = s.S3Bucket
 		fields["s3.region"] = s.S3Region

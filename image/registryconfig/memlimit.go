@@ -9,9 +9,9 @@ import (
 )
 
 // GoMemLimitPercent is the share of the container's memory limit the registry's Go runtime
-// is told to stay under (GOMEMLIMIT). Each upload in flight holds up to three chunk sizes for
+// is told to stay under (GOMEMLIMIT). Each upload in flight holds up to four chunk sizes for
 // an instant (the driver's buffer growing past a part keeps the old and the new array) and two
-// after; without a limit Go lets garbage grow the heap to twice what is live, so a task near its
+// after (image/README.md); without a limit Go lets garbage grow the heap to twice what is live, so a task near its
 // limit would be killed for memory the collector could have freed. The rest covers what Go
 // does not count (the binary, thread stacks) and the log redactor.
 const GoMemLimitPercent = 90
@@ -31,11 +31,8 @@ func MemoryLimit(root string) (limit int64, source string) {
 		if err != nil {
 			continue
 		}
-		v := strings.TrimSpace(string(b))
-		if v == "max" {
-			return 0, "/" + f
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
+		// "max" (cgroup v2's "no limit") does not parse either.
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 		if err != nil || n <= 0 || n >= noLimit {
 			return 0, "/" + f
 		}
