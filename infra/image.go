@@ -50,6 +50,11 @@ type ecrLifecycleAction struct {
 func newRegistryImage(s *scope) (*RegistryImage, error) {
 	repo, err := ecr.NewRepository(s.ctx, "registry", &ecr.RepositoryArgs{
 		ImageTagMutability: pulumi.String("IMMUTABLE"),
+		// AWS refuses to delete a repository that holds images unless forced
+		// (ecr:DeleteRepository, RepositoryNotEmptyException), which made `pulumi destroy` of a
+		// stack fail. An unprotected stack's images are rebuilt from the sources, so they go with
+		// it; a protected stack's repository is never force-deleted.
+		ForceDelete: pulumi.Bool(!s.cfg.Protect),
 		ImageScanningConfiguration: &ecr.RepositoryImageScanningConfigurationArgs{
 			ScanOnPush: pulumi.Bool(true),
 		},

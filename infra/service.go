@@ -135,7 +135,9 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 	logGroup, err := cloudwatch.NewLogGroup(s.ctx, "registry", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(fmt.Sprintf("/ecs/%s/%s", cfg.Project, cfg.Stack)),
 		RetentionInDays: pulumi.Int(cfg.Service.LogRetentionDays),
-	}, s.opts()...)
+		// A protected stack's logs are its audit trail: a destroy, or the replacement a project or
+		// stack rename causes (the name follows them), leaves the group and its logs in place.
+	}, s.opts(pulumi.RetainOnDelete(cfg.Protect))...)
 	if err != nil {
 		return nil, err
 	}
