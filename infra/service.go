@@ -83,6 +83,8 @@ type Service struct {
 	ClusterName  pulumi.StringOutput
 	ServiceName  pulumi.StringOutput
 	LogGroupName pulumi.StringOutput
+	// TaskDefinitionArn is the revision the stack declares for the service.
+	TaskDefinitionArn pulumi.StringOutput
 }
 
 type serviceInputs struct {
@@ -251,5 +253,5 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{ClusterName: cluster.Name, ServiceName: service.Name, LogGroupName: logGroup.Name}, nil
+	return &Service{ClusterName: cluster.Name, ServiceName: service.Name, LogGroupName: logGroup.Name, TaskDefinitionArn: task.Arn}, nil
 }
