@@ -71,7 +71,9 @@ type NetworkConfig struct {
 type StorageConfig struct {
 	// ExistingBucketName adopts a bucket that already holds images (no copy, never deleted);
 	// empty means the stack creates a bucket.
-	ExistingBucketName              string
+	ExistingBucketName string
+	// NoncurrentVersionExpirationDays expires noncurrent versions after that many days; 0 (the
+	// default) expires none, and on an adopted bucket then no lifecycle rule deletes anything.
 	NoncurrentVersionExpirationDays int
 	AbortIncompleteUploadDays       int
 }
@@ -331,7 +333,7 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 	if b := c.Storage.ExistingBucketName; b != "" && (!bucketPattern.MatchString(b) || strings.Contains(b, "..") || parseAddrOrZero(b).Is4()) {
 		r.problem("existingBucketName", "%q is not a valid S3 bucket name (3-63 lower-case letters, digits, dots and hyphens); set it with: %s", b, r.setHint("existingBucketName", "prod.docker.registry.sagebase.org"))
 	}
-	c.Storage.NoncurrentVersionExpirationDays = r.integer("noncurrentVersionExpirationDays", 1, 3650)
+	c.Storage.NoncurrentVersionExpirationDays = r.integer("noncurrentVersionExpirationDays", 0, 3650)
 	c.Storage.AbortIncompleteUploadDays = r.integer("abortIncompleteUploadDays", 1, 365)
 
 	// Registry, as Synapse knows it.

@@ -75,7 +75,8 @@ func loadStack(t testing.TB, stack string, overrides map[string]string) *synth.S
 }
 
 // synthesize runs the program under mocks and resolves its outputs.
-func synthesize(t testing.TB, cfg *synth.StackConfig) (*run, error) {
+// more adds mocks (e.g. ones that keep state across runs, as a stack's state does).
+func synthesize(t testing.TB, cfg *synth.StackConfig, more ...synth.Option) (*run, error) {
 	t.Helper()
 	var mu sync.Mutex
 	outputs := resolvedOutputs{}
@@ -88,6 +89,7 @@ func synthesize(t testing.TB, cfg *synth.StackConfig) (*run, error) {
 			"registryEndpoint": out.RegistryEndpoint, "albDnsName": out.AlbDNSName, "bucketName": out.BucketName,
 			"ecrRepositoryUrl": out.EcrRepositoryURL, "imageDigest": out.ImageDigest, "secretArn": out.SecretArn,
 			"clusterName": out.ClusterName, "serviceName": out.ServiceName, "logGroupName": out.LogGroupName,
+			"taskDefinitionArn": out.TaskDefinitionArn,
 		} {
 			// Exported, so the run waits for the apply: an output that no resource joins
 			// (a name known from config) would otherwise be read before it is resolved.
@@ -99,7 +101,7 @@ func synthesize(t testing.TB, cfg *synth.StackConfig) (*run, error) {
 			}))
 		}
 		return nil
-	}, cfg,
+	}, cfg, append([]synth.Option{
 		synth.WithInvokeMock("aws:ec2/getRouteTables:getRouteTables", routeTablesMock),
 		// A secret version id the task definition must carry.
 		synth.WithResourceMock(tSecretVersion, func(r *synth.MockResource) error {
@@ -111,7 +113,8 @@ func synthesize(t testing.TB, cfg *synth.StackConfig) (*run, error) {
 			r.ID = "sg-" + r.Name
 			r.Set("id", r.ID)
 			return nil
-		}))
+		}),
+	}, more...)...)
 	if err != nil {
 		return nil, err
 	}

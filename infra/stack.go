@@ -21,6 +21,9 @@ type Outputs struct {
 	ClusterName      pulumi.StringOutput
 	ServiceName      pulumi.StringOutput
 	LogGroupName     pulumi.StringOutput
+	// TaskDefinitionArn is the revision the service must run; cmd/verifydeploy compares it with
+	// what ECS runs after `pulumi up` (a circuit-breaker rollback reports success).
+	TaskDefinitionArn pulumi.StringOutput
 }
 
 // Export publishes the outputs under the names documented in the README.
@@ -34,6 +37,7 @@ func (o *Outputs) Export(ctx *pulumi.Context) {
 	ctx.Export("clusterName", o.ClusterName)
 	ctx.Export("serviceName", o.ServiceName)
 	ctx.Export("logGroupName", o.LogGroupName)
+	ctx.Export("taskDefinitionArn", o.TaskDefinitionArn)
 }
 
 // scope carries what every resource declaration needs: the context, the validated config and the
@@ -134,15 +138,16 @@ func NewRegistryStack(ctx *pulumi.Context, cfg *Config) (*Outputs, error) {
 	}
 
 	out := &Outputs{
-		RegistryEndpoint: pulumi.Sprintf("https://%s", cfg.Registry.Host),
-		AlbDNSName:       lb.DNSName,
-		BucketName:       storage.BucketName,
-		EcrRepositoryURL: image.RepositoryURL,
-		ImageDigest:      image.DigestReference,
-		SecretArn:        secrets.Arn,
-		ClusterName:      service.ClusterName,
-		ServiceName:      service.ServiceName,
-		LogGroupName:     service.LogGroupName,
+		RegistryEndpoint:  pulumi.Sprintf("https://%s", cfg.Registry.Host),
+		AlbDNSName:        lb.DNSName,
+		BucketName:        storage.BucketName,
+		EcrRepositoryURL:  image.RepositoryURL,
+		ImageDigest:       image.DigestReference,
+		SecretArn:         secrets.Arn,
+		ClusterName:       service.ClusterName,
+		ServiceName:       service.ServiceName,
+		LogGroupName:      service.LogGroupName,
+		TaskDefinitionArn: service.TaskDefinitionArn,
 	}
 	err = ctx.RegisterResourceOutputs(component, pulumi.Map{
 		"registryEndpoint": out.RegistryEndpoint,

@@ -133,67 +133,86 @@ func assertHardenedBucket(t *testing.T, r *run, name, bucket string) {
 }
 
 func TestImageBucketVersioningAndLifecycle(t *testing.T) {
-	forEachStack(t, func(t *testing.T, r *run) {
-		if got := r.one(t, tVersioning, "images").InputString("versioningConfiguration.status"); got != "Enabled" {
-			t.Errorf("versioning %q", got)
+	forEachStack(t, func(t *testing.T, r *run) { checkImageLifecycle(t, r) })
+	// An adopted bucket with the expiry configured, and a created bucket with and without.
+	for name, overrides := range map[string]map[string]string{
+		"adopted, expiry set":   {"noncurrentVersionExpirationDays": "30"},
+		"adopted, expiry 0":     {"noncurrentVersionExpirationDays": "0"},
+		"created, expiry unset": {"existingBucketName": ""},
+		"created, expiry set":   {"existingBucketName": "", "noncurrentVersionExpirationDays": "14"},
+	} {
+		t.Run(name, func(t *testing.T) { checkImageLifecycle(t, withOverrides(t, "prod", overrides)) })
+	}
+}
+
+// checkImageLifecycle: nothing readable is deleted unless configured. On an adopted bucket without
+// noncurrentVersionExpirationDays no rule expires anything (the stack's rules replace the bucket's
+// own, and the first up must not purge noncurrent versions the operator kept); a created bucket
+// always expires the registry's deleted upload data after a day.
+func checkImageLifecycle(t *testing.T, r *run) {
+	if got := r.one(t, tVersioning, "images").InputString("versioningConfiguration.status"); got != "Enabled" {
+		t.Errorf("versioning %q", got)
+	}
+	lc := r.one(t, tLifecycle, "images")
+	if !lc.RetainOnDelete {
+		t.Error("lifecycle rules of the image bucket must be retained on delete")
+	}
+	rules, _ := lc.Input("rules")
+	var abort, noncurrent, uploadData float64
+	for _, rule := range rules.([]any) {
+		m := rule.(map[string]any)
+		if m["status"] != "Enabled" {
+			continue
 		}
-		lc := r.one(t, tLifecycle, "images")
-		if !lc.RetainOnDelete {
-			t.Error("lifecycle rules of the image bucket must be retained on delete")
+		if a, ok := m["abortIncompleteMultipartUpload"].(map[string]any); ok {
+			abort = a["daysAfterInitiation"].(float64)
 		}
-		rules, _ := lc.Input("rules")
-		var abort, noncurrent, uploadData float64
-		for _, rule := range rules.([]any) {
-			m := rule.(map[string]any)
-			if m["status"] != "Enabled" {
-				continue
-			}
-			if a, ok := m["abortIncompleteMultipartUpload"].(map[string]any); ok {
-				abort = a["daysAfterInitiation"].(float64)
-			}
-			n, ok := m["noncurrentVersionExpiration"].(map[string]any)
-			if !ok {
-				continue
-			}
-			filter, _ := m["filter"].(map[string]any)
-			and, _ := filter["and"].(map[string]any)
-			prefix, _ := filter["prefix"].(string)
-			andPrefix, _ := and["prefix"].(string)
-			andSize, _ := and["objectSizeGreaterThan"].(float64)
-			switch {
-			case prefix == "" && and == nil && filter["objectSizeGreaterThan"] == nil && filter["tag"] == nil:
-				noncurrent = n["noncurrentDays"].(float64)
-			case andPrefix == registryconfig.S3RepositoriesPrefix && andSize >= registryconfig.S3UploadDataMinBytes && and["tags"] == nil:
-				uploadData = n["noncurrentDays"].(float64)
-			default:
-				// Anything else would cut the recovery window of data that is not a copy.
-				t.Errorf("rule %v expires noncurrent versions of part of the bucket (%v) that is not deleted upload data", m["id"], filter)
-			}
+		n, ok := m["noncurrentVersionExpiration"].(map[string]any)
+		if !ok {
+			continue
 		}
-		if uploadData != 1 {
-			t.Errorf("deleted upload data (noncurrent versions over %d bytes under %s) expires after %v days, want 1: each push leaves one such copy of every layer",
-				registryconfig.S3UploadDataMinBytes, registryconfig.S3RepositoriesPrefix, uploadData)
+		filter, _ := m["filter"].(map[string]any)
+		and, _ := filter["and"].(map[string]any)
+		prefix, _ := filter["prefix"].(string)
+		andPrefix, _ := and["prefix"].(string)
+		andSize, _ := and["objectSizeGreaterThan"].(float64)
+		switch {
+		case prefix == "" && and == nil && filter["objectSizeGreaterThan"] == nil && filter["tag"] == nil:
+			noncurrent = n["noncurrentDays"].(float64)
+		case andPrefix == registryconfig.S3RepositoriesPrefix && andSize >= registryconfig.S3UploadDataMinBytes && and["tags"] == nil:
+			uploadData = n["noncurrentDays"].(float64)
+		default:
+			// Anything else would cut the recovery window of data that is not a copy.
+			t.Errorf("rule %v expires noncurrent versions of part of the bucket (%v) that is not deleted upload data", m["id"], filter)
 		}
-		tiering := false
-		for _, rule := range rules.([]any) {
-			m := rule.(map[string]any)
-			transitions, _ := m["transitions"].([]any)
-			size, _ := m["filter"].(map[string]any)["objectSizeGreaterThan"].(float64)
-			for _, tr := range transitions {
-				tm := tr.(map[string]any)
-				tiering = tiering || (m["status"] == "Enabled" && tm["storageClass"] == "INTELLIGENT_TIERING" && size >= 128*1024)
-			}
+	}
+	days, _ := strconv.Atoi(r.config("noncurrentVersionExpirationDays"))
+	adopted := r.config("existingBucketName") != ""
+	if wantUpload := !adopted || days > 0; wantUpload && uploadData != 1 {
+		t.Errorf("deleted upload data (noncurrent versions over %d bytes under %s) expires after %v days, want 1: each push leaves one such copy of every layer",
+			registryconfig.S3UploadDataMinBytes, registryconfig.S3RepositoriesPrefix, uploadData)
+	} else if !wantUpload && uploadData != 0 {
+		t.Errorf("an adopted bucket without noncurrentVersionExpirationDays expires deleted upload data after %v days; nothing may be deleted unless configured", uploadData)
+	}
+	tiering := false
+	for _, rule := range rules.([]any) {
+		m := rule.(map[string]any)
+		transitions, _ := m["transitions"].([]any)
+		size, _ := m["filter"].(map[string]any)["objectSizeGreaterThan"].(float64)
+		for _, tr := range transitions {
+			tm := tr.(map[string]any)
+			tiering = tiering || (m["status"] == "Enabled" && tm["storageClass"] == "INTELLIGENT_TIERING" && size >= 128*1024)
 		}
-		if !tiering {
-			t.Error("layers (objects over 128 KiB) do not move to Intelligent-Tiering")
-		}
-		if strconv.Itoa(int(abort)) != r.config("abortIncompleteUploadDays") || abort == 0 {
-			t.Errorf("abort incomplete uploads after %v days, config %s", abort, r.config("abortIncompleteUploadDays"))
-		}
-		if strconv.Itoa(int(noncurrent)) != r.config("noncurrentVersionExpirationDays") || noncurrent == 0 {
-			t.Errorf("noncurrent versions expire after %v days, config %s", noncurrent, r.config("noncurrentVersionExpirationDays"))
-		}
-	})
+	}
+	if !tiering {
+		t.Error("layers (objects over 128 KiB) do not move to Intelligent-Tiering")
+	}
+	if strconv.Itoa(int(abort)) != r.config("abortIncompleteUploadDays") || abort == 0 {
+		t.Errorf("abort incomplete uploads after %v days, config %s", abort, r.config("abortIncompleteUploadDays"))
+	}
+	if int(noncurrent) != days {
+		t.Errorf("noncurrent versions expire after %v days, config %d (0: never)", noncurrent, days)
+	}
 }
 
 // 3. Secrets.
@@ -271,7 +290,7 @@ func TestImageRepositoryAndBuild(t *testing.T) {
 		if !strings.HasSuffix(img.InputString("build.dockerfile"), "image/Dockerfile") {
 			t.Errorf("Dockerfile %q", img.InputString("build.dockerfile"))
 		}
-		if !strings.HasPrefix(img.InputString("imageName"), "123456789012.dkr.ecr.us-east-1.amazonaws.com/") || !regexp.MustCompile(`:src-[0-9a-f]{16}$`).MatchString(img.InputString("imageName")) {
+		if !strings.HasPrefix(img.InputString("imageName"), "123456789012.dkr.ecr.us-east-1.amazonaws.com/") || !regexp.MustCompile(`:src-[0-9a-f]{12}-[0-9a-f]{8}$`).MatchString(img.InputString("imageName")) {
 			t.Errorf("image name %q is not the ECR repository with a content tag", img.InputString("imageName"))
 		}
 		if img.InputString("registry.password") != secretPlaceholder {
@@ -315,28 +334,6 @@ func TestExistingImageReferenceSkipsTheBuild(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("execution role may not pull exactly the configured repository: %+v", doc)
-	}
-}
-
-func TestContentTagFollowsSources(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, content string) {
-		t.Helper()
-		if err := writeFile(dir, name, content); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("go.mod", "module x")
-	write("image/Dockerfile", "FROM registry:3.1.1")
-	a, err := contentTag(dir, []string{"go.mod", "image"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := contentTag(dir, []string{"go.mod", "image"})
-	write("image/Dockerfile", "FROM registry:3.1.2")
-	c, _ := contentTag(dir, []string{"go.mod", "image"})
-	if a != b || a == c {
-		t.Errorf("tags %s %s %s: same sources must give the same tag, changed sources a new one", a, b, c)
 	}
 }
 

@@ -210,6 +210,7 @@ var freeTypes = map[string]string{
 	"docker:index/image:Image":                                                                   "built where `pulumi up` runs; its ECR storage is counted",
 	"random:index/randomBytes:RandomBytes":                                                       "no cloud resource",
 	"random:index/randomPassword:RandomPassword":                                                 "no cloud resource",
+	"random:index/randomId:RandomId":                                                             "no cloud resource",
 	"pulumi:providers:aws":                                                                       "no cloud resource",
 	"aws:ec2/vpc:Vpc":                                                                            "free",
 	"aws:ec2/subnet:Subnet":                                                                      "free",
