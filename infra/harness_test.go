@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synth"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -31,24 +30,6 @@ type run struct {
 	*synth.Result
 	cfg     *synth.StackConfig
 	outputs resolvedOutputs
-}
-
-// privateRouteTableIDs is what the route-table lookup returns when asked for the VPC's private
-// route tables (by awsx's SubnetType tag); any other question gets other ids.
-var privateRouteTableIDs = []any{"rtb-private-a", "rtb-private-b"}
-
-func routeTablesMock(c synth.MockCall) (resource.PropertyMap, error) {
-	ids := []any{"rtb-unfiltered"}
-	if filters := c.Args["filters"]; filters.IsArray() {
-		for _, f := range filters.ArrayValue() {
-			m := f.ObjectValue()
-			values := m["values"].ArrayValue()
-			if m["name"].StringValue() == "tag:SubnetType" && len(values) == 1 && values[0].StringValue() == "Private" {
-				ids = privateRouteTableIDs
-			}
-		}
-	}
-	return resource.NewPropertyMapFromMap(map[string]any{"ids": ids, "id": "us-east-1"}), nil
 }
 
 // loadStack reads the committed stack files the way the CLI does, with the notification secret
@@ -100,7 +81,6 @@ func synthesize(t testing.TB, cfg *synth.StackConfig) (*run, error) {
 		}
 		return nil
 	}, cfg,
-		synth.WithInvokeMock("aws:ec2/getRouteTables:getRouteTables", routeTablesMock),
 		// A secret version id the task definition must carry.
 		synth.WithResourceMock(tSecretVersion, func(r *synth.MockResource) error {
 			r.Set("versionId", testSecretVersionID)
@@ -179,7 +159,14 @@ func (r *run) config(key string) string {
 // Resource types used by the assertions.
 const (
 	tProvider         = "pulumi:providers:aws"
-	tVpc              = "awsx:ec2:Vpc"
+	tVpc              = "aws:ec2/vpc:Vpc"
+	tSubnet           = "aws:ec2/subnet:Subnet"
+	tRouteTable       = "aws:ec2/routeTable:RouteTable"
+	tRouteAssoc       = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+	tRoute            = "aws:ec2/route:Route"
+	tInternetGateway  = "aws:ec2/internetGateway:InternetGateway"
+	tNatGateway       = "aws:ec2/natGateway:NatGateway"
+	tEip              = "aws:ec2/eip:Eip"
 	tVpcEndpoint      = "aws:ec2/vpcEndpoint:VpcEndpoint"
 	tBucket           = "aws:s3/bucketV2:BucketV2"
 	tPublicAccess     = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"

@@ -22,7 +22,7 @@ type Inventory struct {
 	// AvailabilityZones the VPC spans.
 	AvailabilityZones int
 	// NATGateways and NATEIPs: managed NAT gateways and the Elastic IPs they hold (awsx gives
-	// each of its gateways one EIP). NATBasis says where the count comes from.
+	// each of its gateways one EIP; a declared public NAT gateway holds a declared one). NATBasis says where the count comes from.
 	NATGateways int
 	NATEIPs     int
 	NATBasis    string
@@ -325,11 +325,22 @@ func (inv *Inventory) network(s *Synth) {
 		inv.NATEIPs += n
 		inv.NATBasis = fmt.Sprintf("awsx:ec2:Vpc %q natGateways.strategy %s over %d AZs", vpc.Name, strategy, azs)
 	}
+	// A declared public NAT gateway holds one declared EIP (its allocationId); the others stand alone.
+	eips := len(s.ByType("aws:ec2/eip:Eip"))
 	if nats := s.ByType("aws:ec2/natGateway:NatGateway"); len(nats) > 0 {
+		held := 0
+		for _, nat := range nats {
+			if nat.Str("connectivityType") != "private" {
+				held++
+			}
+		}
+		held = min(held, eips)
 		inv.NATGateways += len(nats)
+		inv.NATEIPs += held
+		eips -= held
 		inv.NATBasis = strings.TrimPrefix(inv.NATBasis+fmt.Sprintf("; %d aws:ec2/natGateway:NatGateway", len(nats)), "; ")
 	}
-	inv.ElasticIPs = len(s.ByType("aws:ec2/eip:Eip"))
+	inv.ElasticIPs = eips
 	if inv.AvailabilityZones == 0 {
 		inv.AvailabilityZones = len(s.ByType("aws:ec2/subnet:Subnet")) / 2
 	}
