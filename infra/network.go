@@ -5,7 +5,9 @@ import (
 	"net/netip"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -54,6 +56,18 @@ func newNetwork(s *scope) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
+	// FSBP EC2.2: the default security group every VPC comes with is taken over with no rules, so
+	// nothing attached to it by mistake can send or receive anything.
+	if _, err := ec2.NewDefaultSecurityGroup(s.ctx, "registry-default", &ec2.DefaultSecurityGroupArgs{
+		VpcId: vpc.ID(),
+		Tags:  pulumi.StringMap{"Name": pulumi.String("registry-default-no-rules")},
+	}, s.opts()...); err != nil {
+		return nil, err
+	}
+	if err := newFlowLogs(s, vpc); err != nil {
+		return nil, err
+	}
+
 	// The first AZs in name order, skipping Local and Wavelength Zones (which need opting in), as
 	// awsx does; AWS appends new AZs, so the choice is stable.
 	zones, err := aws.GetAvailabilityZones(s.ctx, &aws.GetAvailabilityZonesArgs{
@@ -181,4 +195,48 @@ func newRouteTable(s *scope, vpc *ec2.Vpc, subnet *ec2.Subnet, name string) (*ec
 		RouteTableId: rt.ID(),
 	}, s.opts()...)
 	return rt, err
+}
+
+// flowLogPolicyName is the flow-log role's inline policy (AWS: 1-128 characters of [\w+=,.@-]).
+const flowLogPolicyName = "write-vpc-flow-logs"
+
+// newFlowLogs records every accepted and rejected flow of the VPC (FSBP EC2.6) in a log group
+// kept as long as the registry's own logs, written by a role that can write only there.
+func newFlowLogs(s *scope, vpc *ec2.Vpc) error {
+	group, err := cloudwatch.NewLogGroup(s.ctx, "flow-logs", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(fmt.Sprintf("/vpc/%s/%s/flow-logs", s.cfg.Project, s.cfg.Stack)),
+		RetentionInDays: pulumi.Int(s.cfg.Service.LogRetentionDays),
+	}, s.opts()...)
+	if err != nil {
+		return err
+	}
+	role, err := iam.NewRole(s.ctx, "flow-logs", &iam.RoleArgs{
+		Description:      pulumi.String("VPC flow logs write the registry VPC's flows to their log group"),
+		AssumeRolePolicy: assumeRolePolicy("vpc-flow-logs.amazonaws.com", callerAccountID(s)),
+	}, s.opts()...)
+	if err != nil {
+		return err
+	}
+	// The actions AWS documents for flow logs to CloudWatch Logs ("IAM role for publishing flow
+	// logs to CloudWatch Logs"), without CreateLogGroup (the group is declared here) and with
+	// streams only in this group.
+	rolePolicy, err := iam.NewRolePolicy(s.ctx, "flow-logs-policy", &iam.RolePolicyArgs{
+		Role: role.ID(),
+		Name: pulumi.String(flowLogPolicyName),
+		Policy: policyJSON(func(v []string) PolicyDocument {
+			return policy(allow([]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, v[0]+":*"))
+		}, group.Arn),
+	}, s.opts()...)
+	if err != nil {
+		return err
+	}
+	_, err = ec2.NewFlowLog(s.ctx, "registry", &ec2.FlowLogArgs{
+		VpcId:                  vpc.ID(),
+		TrafficType:            pulumi.String("ALL"),
+		LogDestinationType:     pulumi.String("cloud-watch-logs"),
+		LogDestination:         group.Arn,
+		IamRoleArn:             role.Arn,
+		MaxAggregationInterval: pulumi.Int(600),
+	}, s.opts(pulumi.DependsOn([]pulumi.Resource{rolePolicy}))...)
+	return err
 }

@@ -846,7 +846,11 @@ func TestIAM(t *testing.T) {
 		for _, role := range r.ByType(tRole) {
 			assume := parsePolicy(t, role.Name+" trust", role.InputString("assumeRolePolicy"))
 			s := assume.Statement[0]
-			if fmt.Sprint(s.Principal) != "map[Service:ecs-tasks.amazonaws.com]" || fmt.Sprint(s.Condition["StringEquals"]["aws:SourceAccount"]) != "123456789012" {
+			service := map[string]string{"flow-logs": "vpc-flow-logs.amazonaws.com"}[role.Name]
+			if service == "" {
+				service = "ecs-tasks.amazonaws.com"
+			}
+			if fmt.Sprint(s.Principal) != "map[Service:"+service+"]" || fmt.Sprint(s.Condition["StringEquals"]["aws:SourceAccount"]) != "123456789012" {
 				t.Errorf("role %s trusts %v %v", role.Name, s.Principal, s.Condition)
 			}
 		}

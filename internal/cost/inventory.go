@@ -217,6 +217,8 @@ var freeTypes = map[string]string{
 	"aws:ec2/routeTable:RouteTable":                                                              "free",
 	"aws:ec2/route:Route":                                                                        "free",
 	"aws:ec2/routeTableAssociation:RouteTableAssociation":                                        "free",
+	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":                                          "free",
+	"aws:ec2/flowLog:FlowLog":                                                                    "not priced: vended-log ingestion of one record per flow and 10-minute window, megabytes a month at this stack's connection counts",
 }
 
 // Types FromSynth prices (the others are free or unknown).
