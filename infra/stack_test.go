@@ -797,6 +797,12 @@ func TestIAM(t *testing.T) {
 					continue
 				}
 				for _, s := range parsePolicy(t, res.Name+"."+key, text).Statement {
+					// FSBP IAM.1 and IAM.21: no "*" or "service:*" action is allowed.
+					for _, a := range stringList(s.Action) {
+						if s.Effect == "Allow" && strings.HasSuffix(a, "*") {
+							t.Errorf("%s %s allows the wildcard action %s", res.Type, res.Name, a)
+						}
+					}
 					if s.Effect != "Allow" || !slices.Contains(stringList(s.Resource), "*") {
 						continue
 					}
