@@ -69,6 +69,7 @@ func synthesize(t testing.TB, cfg *synth.StackConfig) (*run, error) {
 			"registryEndpoint": out.RegistryEndpoint, "albDnsName": out.AlbDNSName, "bucketName": out.BucketName,
 			"ecrRepositoryUrl": out.EcrRepositoryURL, "imageDigest": out.ImageDigest, "secretArn": out.SecretArn,
 			"clusterName": out.ClusterName, "serviceName": out.ServiceName, "logGroupName": out.LogGroupName,
+			"alarmTopicArn": out.AlarmTopicArn,
 		} {
 			// Exported, so the run waits for the apply: an output that no resource joins
 			// (a name known from config) would otherwise be read before it is resolved.
@@ -200,6 +201,11 @@ const (
 	tService              = "aws:ecs/service:Service"
 	tScalingTarget        = "aws:appautoscaling/target:Target"
 	tScalingPolicy        = "aws:appautoscaling/policy:Policy"
+	tMetricAlarm          = "aws:cloudwatch/metricAlarm:MetricAlarm"
+	tDashboard            = "aws:cloudwatch/dashboard:Dashboard"
+	tTopic                = "aws:sns/topic:Topic"
+	tTopicSub             = "aws:sns/topicSubscription:TopicSubscription"
+	tKmsKey               = "aws:kms/key:Key"
 	tComponent            = ComponentType
 	secretPlaceholder     = synth.SecretValue
 )

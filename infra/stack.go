@@ -21,6 +21,7 @@ type Outputs struct {
 	ClusterName      pulumi.StringOutput
 	ServiceName      pulumi.StringOutput
 	LogGroupName     pulumi.StringOutput
+	AlarmTopicArn    pulumi.StringOutput // SNS topic every alarm notifies
 }
 
 // Export publishes the outputs under the names documented in the README.
@@ -34,6 +35,7 @@ func (o *Outputs) Export(ctx *pulumi.Context) {
 	ctx.Export("clusterName", o.ClusterName)
 	ctx.Export("serviceName", o.ServiceName)
 	ctx.Export("logGroupName", o.LogGroupName)
+	ctx.Export("alarmTopicArn", o.AlarmTopicArn)
 }
 
 // scope carries what every resource declaration needs: the context, the validated config and the
@@ -76,7 +78,8 @@ func DefaultTags(cfg *Config) map[string]string {
 }
 
 // NewRegistryStack declares every resource, in the order the data flows:
-// network → storage, secrets, image → certificate → load balancer → service → autoscaling → DNS.
+// network → storage, secrets, image → certificate → load balancer → service → autoscaling →
+// monitoring → DNS.
 func NewRegistryStack(ctx *pulumi.Context, cfg *Config) (*Outputs, error) {
 	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
 		Region:      pulumi.String(cfg.Region),
@@ -129,6 +132,10 @@ func NewRegistryStack(ctx *pulumi.Context, cfg *Config) (*Outputs, error) {
 	if err := newAutoscaling(s, service, lb); err != nil {
 		return nil, err
 	}
+	monitoring, err := newMonitoring(s, monitoringInputs{lb: lb, service: service})
+	if err != nil {
+		return nil, err
+	}
 	if err := newDNSRecord(s, lb); err != nil {
 		return nil, err
 	}
@@ -143,6 +150,7 @@ func NewRegistryStack(ctx *pulumi.Context, cfg *Config) (*Outputs, error) {
 		ClusterName:      service.ClusterName,
 		ServiceName:      service.ServiceName,
 		LogGroupName:     service.LogGroupName,
+		AlarmTopicArn:    monitoring.AlarmTopicArn,
 	}
 	err = ctx.RegisterResourceOutputs(component, pulumi.Map{
 		"registryEndpoint": out.RegistryEndpoint,

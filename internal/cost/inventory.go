@@ -218,6 +218,11 @@ var freeTypes = map[string]string{
 	"aws:ec2/route:Route":                                                                        "free",
 	"aws:ec2/routeTableAssociation:RouteTableAssociation":                                        "free",
 	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":                                          "free",
+	"aws:cloudwatch/metricAlarm:MetricAlarm":                                                     "not priced yet: $0.10 a month per metric an alarm reads (the 5xx-rate and task alarms read 3 and 2), about $0.80 in all",
+	"aws:cloudwatch/dashboard:Dashboard":                                                         "not priced yet: $3 a month, free for the first three dashboards of an account",
+	"aws:kms/key:Key":                                                                            "not priced yet: $1 a month per key; alarm notifications use a few requests",
+	"aws:sns/topic:Topic":                                                                        "free; alarm notifications are within SNS's free e-mail tier",
+	"aws:sns/topicSubscription:TopicSubscription":                                                "free",
 	"aws:ec2/flowLog:FlowLog":                                                                    "not priced: vended-log ingestion of one record per flow and 10-minute window, megabytes a month at this stack's connection counts",
 }
 
