@@ -96,19 +96,9 @@ func newNetwork(s *scope) (*Network, error) {
 		privateCidr, publicCidr := subnetCidrs(cfg.VpcCidr, i)
 		n := i + 1
 
-		public, err := newSubnet(s, vpc, fmt.Sprintf("registry-public-%d", n), az, publicCidr, "Public")
+		public, _, err := newRoutedSubnet(s, vpc, fmt.Sprintf("registry-public-%d", n), az, publicCidr, "Public",
+			&ec2.RouteArgs{GatewayId: igw.ID()})
 		if err != nil {
-			return nil, err
-		}
-		publicRoutes, err := newRouteTable(s, vpc, public, fmt.Sprintf("registry-public-%d-routes", n))
-		if err != nil {
-			return nil, err
-		}
-		if _, err := ec2.NewRoute(s.ctx, fmt.Sprintf("registry-public-%d-default", n), &ec2.RouteArgs{
-			RouteTableId:         publicRoutes.ID(),
-			DestinationCidrBlock: pulumi.String("0.0.0.0/0"),
-			GatewayId:            igw.ID(),
-		}, s.opts()...); err != nil {
 			return nil, err
 		}
 		publicIDs = append(publicIDs, public.ID())
@@ -133,19 +123,9 @@ func newNetwork(s *scope) (*Network, error) {
 			natIDs = append(natIDs, nat.ID())
 		}
 
-		private, err := newSubnet(s, vpc, fmt.Sprintf("registry-private-%d", n), az, privateCidr, "Private")
+		private, privateRoutes, err := newRoutedSubnet(s, vpc, fmt.Sprintf("registry-private-%d", n), az, privateCidr, "Private",
+			&ec2.RouteArgs{NatGatewayId: natIDs[len(natIDs)-1]})
 		if err != nil {
-			return nil, err
-		}
-		privateRoutes, err := newRouteTable(s, vpc, private, fmt.Sprintf("registry-private-%d-routes", n))
-		if err != nil {
-			return nil, err
-		}
-		if _, err := ec2.NewRoute(s.ctx, fmt.Sprintf("registry-private-%d-default", n), &ec2.RouteArgs{
-			RouteTableId:         privateRoutes.ID(),
-			DestinationCidrBlock: pulumi.String("0.0.0.0/0"),
-			NatGatewayId:         natIDs[len(natIDs)-1],
-		}, s.opts()...); err != nil {
 			return nil, err
 		}
 		privateIDs = append(privateIDs, private.ID())
@@ -181,20 +161,30 @@ func newSubnet(s *scope, vpc *ec2.Vpc, name, az string, cidr netip.Prefix, kind 
 	}, s.opts()...)
 }
 
-// newRouteTable declares a subnet's own route table and associates it.
-func newRouteTable(s *scope, vpc *ec2.Vpc, subnet *ec2.Subnet, name string) (*ec2.RouteTable, error) {
-	rt, err := ec2.NewRouteTable(s.ctx, name, &ec2.RouteTableArgs{
+// newRoutedSubnet declares a subnet with its own route table, whose default route (0.0.0.0/0)
+// goes to the target set in defaultRoute (the internet gateway or a NAT gateway).
+func newRoutedSubnet(s *scope, vpc *ec2.Vpc, name, az string, cidr netip.Prefix, kind string, defaultRoute *ec2.RouteArgs) (*ec2.Subnet, *ec2.RouteTable, error) {
+	subnet, err := newSubnet(s, vpc, name, az, cidr, kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	rt, err := ec2.NewRouteTable(s.ctx, name+"-routes", &ec2.RouteTableArgs{
 		VpcId: vpc.ID(),
-		Tags:  pulumi.StringMap{"Name": pulumi.String(name)},
+		Tags:  pulumi.StringMap{"Name": pulumi.String(name + "-routes")},
 	}, s.opts()...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	_, err = ec2.NewRouteTableAssociation(s.ctx, name, &ec2.RouteTableAssociationArgs{
+	if _, err := ec2.NewRouteTableAssociation(s.ctx, name+"-routes", &ec2.RouteTableAssociationArgs{
 		SubnetId:     subnet.ID(),
 		RouteTableId: rt.ID(),
-	}, s.opts()...)
-	return rt, err
+	}, s.opts()...); err != nil {
+		return nil, nil, err
+	}
+	defaultRoute.RouteTableId = rt.ID()
+	defaultRoute.DestinationCidrBlock = pulumi.String("0.0.0.0/0")
+	_, err = ec2.NewRoute(s.ctx, name+"-default", defaultRoute, s.opts()...)
+	return subnet, rt, err
 }
 
 // flowLogPolicyName is the flow-log role's inline policy (AWS: 1-128 characters of [\w+=,.@-]).
