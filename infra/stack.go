@@ -24,6 +24,7 @@ type Outputs struct {
 	// TaskDefinitionArn is the revision the service must run; cmd/verifydeploy compares it with
 	// what ECS runs after `pulumi up` (a circuit-breaker rollback reports success).
 	TaskDefinitionArn pulumi.StringOutput
+	AlarmTopicArn     pulumi.StringOutput // SNS topic every alarm notifies
 }
 
 // Export publishes the outputs under the names documented in the README.
@@ -38,6 +39,7 @@ func (o *Outputs) Export(ctx *pulumi.Context) {
 	ctx.Export("serviceName", o.ServiceName)
 	ctx.Export("logGroupName", o.LogGroupName)
 	ctx.Export("taskDefinitionArn", o.TaskDefinitionArn)
+	ctx.Export("alarmTopicArn", o.AlarmTopicArn)
 }
 
 // scope carries what every resource declaration needs: the context, the validated config and the
@@ -80,7 +82,8 @@ func DefaultTags(cfg *Config) map[string]string {
 }
 
 // NewRegistryStack declares every resource, in the order the data flows:
-// network → storage, secrets, image → certificate → load balancer → service → autoscaling → DNS.
+// network → storage, secrets, image → certificate → load balancer → service → autoscaling →
+// monitoring → DNS.
 func NewRegistryStack(ctx *pulumi.Context, cfg *Config) (*Outputs, error) {
 	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
 		Region:      pulumi.String(cfg.Region),
@@ -133,6 +136,10 @@ func NewRegistryStack(ctx *pulumi.Context, cfg *Config) (*Outputs, error) {
 	if err := newAutoscaling(s, service, lb); err != nil {
 		return nil, err
 	}
+	monitoring, err := newMonitoring(s, monitoringInputs{lb: lb, service: service})
+	if err != nil {
+		return nil, err
+	}
 	if err := newDNSRecord(s, lb); err != nil {
 		return nil, err
 	}
@@ -148,6 +155,7 @@ func NewRegistryStack(ctx *pulumi.Context, cfg *Config) (*Outputs, error) {
 		ServiceName:       service.ServiceName,
 		LogGroupName:      service.LogGroupName,
 		TaskDefinitionArn: service.TaskDefinitionArn,
+		AlarmTopicArn:     monitoring.AlarmTopicArn,
 	}
 	err = ctx.RegisterResourceOutputs(component, pulumi.Map{
 		"registryEndpoint": out.RegistryEndpoint,
