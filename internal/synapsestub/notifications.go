@@ -87,10 +87,11 @@ type Receiver struct {
 	// Out, if set, receives one human-readable line per event (make local).
 	Out io.Writer
 
-	mu         sync.Mutex
-	deliveries []Delivery
-	commits    []Commit
-	changed    chan struct{}
+	mu          sync.Mutex
+	unavailable bool
+	deliveries  []Delivery
+	commits     []Commit
+	changed     chan struct{}
 }
 
 // NewReceiver returns a receiver expecting the given Authorization credentials.
@@ -105,10 +106,25 @@ func (r *Receiver) SetHosts(hosts ...string) {
 	r.Hosts = hosts
 }
 
+// SetUnavailable makes the listener answer 503 to everything, receiving and
+// recording nothing, as during an outage of Synapse, until called with false.
+func (r *Receiver) SetUnavailable(down bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unavailable = down
+}
+
 // ServeHTTP handles POSTed envelopes the way Synapse does.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	r.mu.Lock()
+	down := r.unavailable
+	r.mu.Unlock()
+	if down {
+		http.Error(w, "Synapse is unavailable (stand-in outage)", http.StatusServiceUnavailable)
 		return
 	}
 	d := Delivery{Authorization: req.Header.Get("Authorization"), ContentType: req.Header.Get("Content-Type")}
