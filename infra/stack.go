@@ -21,6 +21,9 @@ type Outputs struct {
 	ClusterName      pulumi.StringOutput
 	ServiceName      pulumi.StringOutput
 	LogGroupName     pulumi.StringOutput
+	// NotificationQueueURL and NotificationDeadLetterURL are the relay's SQS queues.
+	NotificationQueueURL      pulumi.StringOutput
+	NotificationDeadLetterURL pulumi.StringOutput
 }
 
 // Export publishes the outputs under the names documented in the README.
@@ -34,6 +37,8 @@ func (o *Outputs) Export(ctx *pulumi.Context) {
 	ctx.Export("clusterName", o.ClusterName)
 	ctx.Export("serviceName", o.ServiceName)
 	ctx.Export("logGroupName", o.LogGroupName)
+	ctx.Export("notificationQueueUrl", o.NotificationQueueURL)
+	ctx.Export("notificationDeadLetterQueueUrl", o.NotificationDeadLetterURL)
 }
 
 // scope carries what every resource declaration needs: the context, the validated config and the
@@ -120,8 +125,13 @@ func NewRegistryStack(ctx *pulumi.Context, cfg *Config) (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
+	notifications, err := newNotificationQueues(s, nil)
+	if err != nil {
+		return nil, err
+	}
 	service, err := newService(s, serviceInputs{
 		network: network, groups: groups, storage: storage, secrets: secrets, image: image, lb: lb,
+		notifications: notifications,
 	})
 	if err != nil {
 		return nil, err
@@ -143,6 +153,9 @@ func NewRegistryStack(ctx *pulumi.Context, cfg *Config) (*Outputs, error) {
 		ClusterName:      service.ClusterName,
 		ServiceName:      service.ServiceName,
 		LogGroupName:     service.LogGroupName,
+
+		NotificationQueueURL:      notifications.QueueURL,
+		NotificationDeadLetterURL: notifications.DeadLetterURL,
 	}
 	err = ctx.RegisterResourceOutputs(component, pulumi.Map{
 		"registryEndpoint": out.RegistryEndpoint,
