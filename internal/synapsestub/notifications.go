@@ -159,8 +159,13 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			commits = nil // Synapse fails the whole batch
 		}
 	}
-	if d.Status != http.StatusOK && r.Out != nil {
-		fmt.Fprintf(r.Out, "notification refused (%d): %s\n", d.Status, d.Reason)
+	if r.Out != nil {
+		if d.Status != http.StatusOK {
+			fmt.Fprintf(r.Out, "notification refused (%d): %s; Synapse records nothing of this request\n", d.Status, d.Reason)
+		}
+		for _, c := range commits {
+			fmt.Fprintf(r.Out, "Synapse records: %s:%s @ %s in project %s, pushed by user %s\n", c.Repository, c.Tag, c.Digest, c.ProjectID, c.UserID)
+		}
 	}
 	r.mu.Lock()
 	r.deliveries = append(r.deliveries, d)
