@@ -70,8 +70,9 @@ func synthesize(t testing.TB, cfg *synth.StackConfig, more ...synth.Option) (*ru
 			"registryEndpoint": out.RegistryEndpoint, "albDnsName": out.AlbDNSName, "bucketName": out.BucketName,
 			"ecrRepositoryUrl": out.EcrRepositoryURL, "imageDigest": out.ImageDigest, "secretArn": out.SecretArn,
 			"clusterName": out.ClusterName, "serviceName": out.ServiceName, "logGroupName": out.LogGroupName,
-			"taskDefinitionArn": out.TaskDefinitionArn,
-			"alarmTopicArn":     out.AlarmTopicArn,
+			"taskDefinitionArn":    out.TaskDefinitionArn,
+			"alarmTopicArn":        out.AlarmTopicArn,
+			"notificationQueueUrl": out.NotificationQueueURL, "notificationDeadLetterQueueUrl": out.NotificationDeadLetterURL,
 		} {
 			// Exported, so the run waits for the apply: an output that no resource joins
 			// (a name known from config) would otherwise be read before it is resolved.

@@ -41,15 +41,15 @@ type Monitoring struct {
 type monitoringInputs struct {
 	lb      *LoadBalancer
 	service *Service
+	// alarmTopicArn is the topic from newAlarmTopic, declared first so the notification queues'
+	// alarms can use it too.
+	alarmTopicArn pulumi.StringOutput
 }
 
 // newMonitoring declares the alarm topic and its subscribers, the alarms on the load balancer and
 // the service, and the dashboard.
 func newMonitoring(s *scope, in monitoringInputs) (*Monitoring, error) {
-	topicArn, err := newAlarmTopic(s)
-	if err != nil {
-		return nil, err
-	}
+	topicArn := in.alarmTopicArn
 	actions := pulumi.Array{topicArn}
 	lbDims := pulumi.StringMap{"LoadBalancer": in.lb.ArnSuffix}
 	tgDims := pulumi.StringMap{"LoadBalancer": in.lb.ArnSuffix, "TargetGroup": in.lb.TargetGroupArnSuffix}

@@ -106,6 +106,7 @@ var builtinResources = map[string]ResourceMockFunc{
 	"aws:s3/bucketV2:BucketV2":              mockBucket,
 	"aws:s3/bucket:Bucket":                  mockBucket,
 	"aws:ecr/repository:Repository":         mockECRRepository,
+	"aws:sqs/queue:Queue":                   mockSQSQueue,
 	"aws:lb/loadBalancer:LoadBalancer":      mockLoadBalancer,
 	"aws:alb/loadBalancer:LoadBalancer":     mockLoadBalancer,
 	"aws:lb/targetGroup:TargetGroup":        mockTargetGroup,
@@ -344,6 +345,18 @@ func mockECRRepository(r *MockResource) error {
 	r.Set("arn", fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", r.Region, r.Account, name))
 	r.Set("registryId", r.Account)
 	r.Set("repositoryUrl", fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", r.Account, r.Region, name))
+	return nil
+}
+
+// mockSQSQueue: SQS's id is the queue URL; the ARN names the queue.
+func mockSQSQueue(r *MockResource) error {
+	name := nameOf(r)
+	url := fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", r.Region, r.Account, name)
+	r.ID = url
+	r.Set("id", url)
+	r.Set("url", url)
+	r.Set("name", name)
+	r.Set("arn", fmt.Sprintf("arn:aws:sqs:%s:%s:%s", r.Region, r.Account, name))
 	return nil
 }
 
