@@ -232,8 +232,8 @@ func TestRowsAndTargets(t *testing.T) {
 		"Registry peak memory, 8 clients at once (32 layer uploads in flight)":                  NotMet,
 		"Requests Synapse receives per image push":                                              Met,
 		"Requests Synapse receives per image pull":                                              Met,
-		"Pull, 1 client: straight from S3":                                                      Info,
-		"Push, 8 clients at once: straight to S3 (multipart, 32 MiB parts)":                     Info,
+		"Pull, 1 client: straight from S3 (16 MiB ranges, 5 at once per blob)":                  Info,
+		"Push, 8 clients at once: straight to S3 (multipart, 32 MiB parts, 5 at once per blob)": Info,
 		"Pull, 1 client: through the registry, redirects off":                                   Info,
 		"CPU per GiB pushed, 8 clients at once, every process (clients, registry, S3 stand-in)": Info,
 	}

@@ -119,7 +119,7 @@ func (r *Results) Rows() []Row {
 		direct := p.Direct.MedianThroughput()
 		on, off := p.Redirect.MedianThroughput()/direct, p.Stream.MedianThroughput()/direct
 		rows = append(rows,
-			Row{Figure: "Pull, " + clients(c) + ": straight from S3", Measured: throughput(p.Direct)},
+			Row{Figure: "Pull, " + clients(c) + ": straight from S3 (" + FormatSize(RangeSize) + " ranges, " + fmt.Sprint(r.Config.S3Parts) + " at once per blob)", Measured: throughput(p.Direct)},
 			Row{Figure: "Pull, " + clients(c) + ": through the registry, redirects on (deployed)",
 				Measured: throughput(p.Redirect) + " = " + pct(on) + " of S3",
 				Target:   "≥ " + pct(PullRatioTarget) + " of S3", Verdict: verdict(on >= PullRatioTarget)},
@@ -139,7 +139,7 @@ func (r *Results) Rows() []Row {
 		peak, base := p.Registry.MedianPeak(), p.Registry.MedianBase()
 		bound := MemoryBound(p.Uploads, r.ChunkSize, base)
 		rows = append(rows,
-			Row{Figure: "Push, " + clients(c) + ": straight to S3 (multipart, " + FormatSize(r.ChunkSize) + " parts)", Measured: throughput(p.Direct)},
+			Row{Figure: "Push, " + clients(c) + ": straight to S3 (multipart, " + FormatSize(r.ChunkSize) + " parts, " + fmt.Sprint(r.Config.S3Parts) + " at once per blob)", Measured: throughput(p.Direct)},
 			Row{Figure: "Push, " + clients(c) + ": through the registry",
 				Measured: throughput(p.Registry) + " = " + pct(ratio) + " of S3",
 				Target:   "≥ " + pct(PushRatioTarget) + " of S3", Verdict: verdict(ratio >= PushRatioTarget)},
@@ -225,6 +225,12 @@ func (r *Results) Summary() string {
 	}
 	fmt.Fprintf(&b, "Image: %s in %d random uncompressed layers of %s, plus its config; each figure is the median of %s after %s (min–max in parentheses; CPU figures sum all measured runs); each client moves %d layers at once; the S3 stand-in speaks %s.\n\n",
 		FormatSize(r.ImageBytes), r.Config.Layers, FormatSize(layer), plural(r.Config.Runs, "run"), plural(r.Config.Warmup, "warm-up run"), r.Config.Jobs, s3)
+	if m := r.Config.S3Model(); m.ConnRate > 0 || m.Latency > 0 {
+		fmt.Fprintf(&b, "S3 model: each connection capped at %s/s per direction and %v before each request: AWS's %.0f MB/s and %v, %g times slower (see \"The S3 model\").\n\n",
+			FormatSize(int64(m.ConnRate)), m.Latency, r.Config.S3ConnRate/1e6, r.Config.S3Latency, r.Config.S3Slowdown)
+	} else {
+		b.WriteString("S3 model: off (loopback, no cap, no latency).\n\n")
+	}
 	b.WriteString(Table(rows))
 	var met, total int
 	var missed []string

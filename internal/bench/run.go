@@ -131,7 +131,7 @@ func (b *bench) run() *Results {
 	res.ImageBytes = b.bytes
 
 	b.sy = registrytest.StartSynapse(b.t)
-	b.s3 = registrytest.StartS3With(b.t, registrytest.S3Options{TLS: b.cfg.S3TLS})
+	b.s3 = registrytest.StartS3With(b.t, registrytest.S3Options{TLS: b.cfg.S3TLS, Model: b.cfg.S3Model()})
 	b.s3api = b.s3Client()
 	redirect := b.startRegistry(registrytest.Options{})
 	stream := b.startRegistry(registrytest.Options{DisableRedirect: true})
