@@ -98,7 +98,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.S3Slowdown, "s3-slowdown", c.S3Slowdown, "S3 model: run S3 this many `times` slower (rate divided, latency multiplied) so this machine's CPUs are not the limit; 1: AWS's figures as they are")
 	fs.IntVar(&c.S3Parts, "s3-parts", c.S3Parts, "parts (uploads) and ranges (downloads) the direct transfers keep in flight per blob, like the AWS SDKs' transfer managers")
 	fs.Var(envFlag{&c.RegistryEnv}, "registry-env", "`NAME=VALUE` added to every registry's environment, e.g. GOMEMLIMIT=1536MiB (repeatable; not SYNAPSE_REGISTRY_* or REGISTRY_*: the configuration is the deployed one)")
-	fs.BoolVar(&c.Short, "short", c.Short, "quick check in under a minute: -size 256MiB -layers 2 -runs 1 -warmup 0 unless set; never written")
+	fs.BoolVar(&c.Short, "short", c.Short, "quick check (about 10 minutes under the S3 model): -size 256MiB -layers 2 -runs 1 -warmup 0 unless set; never written")
 	fs.StringVar(&c.Write, "write", c.Write, "Markdown `file` whose \"## Benchmark\" section gets the results, e.g. docs/performance.md")
 }
 
