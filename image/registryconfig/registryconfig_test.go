@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -302,12 +303,14 @@ func TestParseEnvironReportsMalformedValues(t *testing.T) {
 		{registryconfig.EnvS3Region, "moon", "not an AWS region"},
 		{registryconfig.EnvS3Endpoint, "localhost:9000", "not an absolute http or https URL"},
 		{registryconfig.EnvFilesystemRoot, "/data", "is set but"},
-		{registryconfig.EnvRedirect, "maybe", "not true or false"},
+		{registryconfig.EnvRedirect, "maybe", "not one of true, false"},
 		{registryconfig.EnvListenAddr, "5000", "not a listen address"},
 		{registryconfig.EnvHealthAddr, ":5000", "port of its own"},
 		{registryconfig.EnvScratchDir, "tmp/registry", "not an absolute path"},
 		{registryconfig.EnvBinary, "registry", "not an absolute path"},
 		{registryconfig.EnvLogLevel, "loud", "is not one of"},
+		{registryconfig.EnvLogLevel, "trace", "use debug"},
+		{registryconfig.EnvLogLevel, "warning", "use warn"},
 		{"SYNAPSE_REGISTRY_S3_BUCKT", "x", "did you mean SYNAPSE_REGISTRY_S3_BUCKET"},
 	}
 	for _, c := range cases {
@@ -819,5 +822,52 @@ func TestMainExplainsEveryProblemAsJSON(t *testing.T) {
 	stderr.Reset()
 	if code := registryconfig.Main([]string{"serve"}, nil, &stderr); code != registryconfig.ExitConfig || !strings.Contains(stderr.String(), "takes no arguments") {
 		t.Errorf("with arguments: exit %d, %s", code, stderr.String())
+	}
+}
+
+// The documentation of a variable with a fixed set of values names exactly those
+// values (in backticks), its default is one of them, and no refused value is
+// among them: the READMEs' rows are these descriptions, and image/values_test.go
+// starts the registry with every one of Values.
+func TestDocumentedValuesAreTheAcceptedOnes(t *testing.T) {
+	backticked := regexp.MustCompile("`([a-z0-9]+)`")
+	for _, v := range registryconfig.Variables() {
+		if len(v.Values) == 0 {
+			continue
+		}
+		if !slices.Contains(v.Values, v.Default) {
+			t.Errorf("%s: default %q is not one of %q", v.Name, v.Default, v.Values)
+		}
+		var named []string
+		for _, m := range backticked.FindAllStringSubmatch(v.Description, -1) {
+			named = append(named, m[1])
+		}
+		for _, value := range v.Values {
+			if !slices.Contains(named, value) {
+				t.Errorf("%s: the description does not name the value `%s`", v.Name, value)
+			}
+		}
+		for _, n := range named {
+			if !slices.Contains(v.Values, n) {
+				t.Errorf("%s: the description names `%s`, which is not one of %q", v.Name, n, v.Values)
+			}
+		}
+		for value := range v.Refused {
+			if slices.Contains(v.Values, value) {
+				t.Errorf("%s: %q is both accepted and refused", v.Name, value)
+			}
+		}
+		for _, value := range v.Values {
+			env := validEnv(t)
+			env[v.Name] = strings.ToUpper(value)
+			if v.Name == registryconfig.EnvStorage && value == registryconfig.StorageFilesystem {
+				delete(env, registryconfig.EnvS3Bucket)
+				delete(env, registryconfig.EnvS3Region)
+				env[registryconfig.EnvFilesystemRoot] = "/data"
+			}
+			if _, err := registryconfig.ParseEnviron(environ(env)); err != nil {
+				t.Errorf("%s=%s (documented) is refused: %v", v.Name, strings.ToUpper(value), err)
+			}
+		}
 	}
 }

@@ -144,17 +144,14 @@ func Parse(get func(string) string, present []string) (*Settings, error) {
 			p.add(EnvNotificationAuth, `does not decode to "user:password" (value not shown); set it to base64 of "user:password"`)
 		}
 	}
-	s.NotificationEvents = strings.ToLower(p.optional(EnvNotificationEvents))
-	if s.NotificationEvents != EventsSynapse && s.NotificationEvents != EventsAll {
-		p.add(EnvNotificationEvents, "%q is not %q or %q; leave it unset for %q", s.NotificationEvents, EventsSynapse, EventsAll, EventsSynapse)
-	}
+	s.NotificationEvents = p.choice(EnvNotificationEvents)
 
 	s.HTTPSecret = p.required(EnvHTTPSecret, "a random string of at least 32 characters shared by every task (from the stack's secret)")
 	if s.HTTPSecret != "" && utf8.RuneCountInString(s.HTTPSecret) < MinHTTPSecretLength {
 		p.add(EnvHTTPSecret, "is %d characters long (value not shown); it must be at least %d, e.g. the output of: openssl rand -hex 32", utf8.RuneCountInString(s.HTTPSecret), MinHTTPSecretLength)
 	}
 
-	s.Storage = strings.ToLower(p.optional(EnvStorage))
+	s.Storage = p.choice(EnvStorage)
 	switch s.Storage {
 	case StorageS3:
 		s.S3Bucket = p.required(EnvS3Bucket, "the name of the image-data bucket")
@@ -181,16 +178,9 @@ func Parse(get func(string) string, present []string) (*Settings, error) {
 				p.add(name, "is set but %s is %q; unset it, or set %s=%s", EnvStorage, StorageFilesystem, EnvStorage, StorageS3)
 			}
 		}
-	default:
-		p.add(EnvStorage, "%q is not %q or %q; leave it unset for %q", s.Storage, StorageS3, StorageFilesystem, StorageS3)
 	}
 
-	redirect := p.optional(EnvRedirect)
-	if b, err := strconv.ParseBool(redirect); err != nil {
-		p.add(EnvRedirect, "%q is not true or false; leave it unset for true", redirect)
-	} else {
-		s.Redirect = b
-	}
+	s.Redirect = p.choice(EnvRedirect) == "true"
 
 	s.ListenAddr = p.optional(EnvListenAddr)
 	p.checkAddr(EnvListenAddr, s.ListenAddr)
@@ -210,10 +200,7 @@ func Parse(get func(string) string, present []string) (*Settings, error) {
 	if !filepath.IsAbs(s.Binary) {
 		p.add(EnvBinary, "%q is not an absolute path; set the registry binary's absolute path or leave it unset for /bin/registry", s.Binary)
 	}
-	s.LogLevel = strings.ToLower(p.optional(EnvLogLevel))
-	if !slices.Contains([]string{"error", "warn", "info", "debug", "trace"}, s.LogLevel) {
-		p.add(EnvLogLevel, "%q is not one of error, warn, info, debug, trace; leave it unset for info", s.LogLevel)
-	}
+	s.LogLevel = p.choice(EnvLogLevel)
 
 	if len(p.problems) > 0 {
 		return nil, &ConfigError{Problems: p.problems}
@@ -244,6 +231,23 @@ func (p *parser) optional(name string) string {
 	}
 	d, _ := Lookup(name)
 	return d.Default
+}
+
+// choice reads a variable that takes one of its documented Values (lower-cased,
+// or the default when unset). Anything else is reported with the fix: for a value
+// the registry itself would refuse at start, the specific one from Refused.
+func (p *parser) choice(name string) string {
+	v := strings.ToLower(p.optional(name))
+	d, _ := Lookup(name)
+	if slices.Contains(d.Values, v) {
+		return v
+	}
+	if fix, ok := d.Refused[v]; ok {
+		p.add(name, "%q is refused: %s", v, fix)
+	} else {
+		p.add(name, "%q is not one of %s; leave it unset for %s", v, strings.Join(d.Values, ", "), d.Default)
+	}
+	return ""
 }
 
 func (p *parser) checkURL(name, raw string, allowHTTP bool, what string) {

@@ -68,6 +68,14 @@ type Variable struct {
 	Secret bool
 	// Default is the value used when the variable is unset or empty.
 	Default string
+	// Values, when not empty, are the only values the variable takes (compared
+	// case-insensitively): the documented choices. Every one of them starts the
+	// real registry (image/values_test.go runs each); anything else is refused.
+	Values []string
+	// Refused maps values someone may reasonably try, which the registry itself
+	// refuses at start (the task would restart in a loop), to the fix; the
+	// entrypoint refuses them first with exit code 2 and that fix.
+	Refused map[string]string
 	// Description says what the variable is, in one or two sentences.
 	Description string
 }
@@ -85,11 +93,11 @@ var variables = []Variable{
 		Description: "Synapse's registry-event listener, e.g. `https://repo-prod.prod.sagebase.org/dockerRegistryListener/v1/events`."},
 	{Name: EnvNotificationAuth, Required: true, Secret: true,
 		Description: "base64 of `user:password`; every notification carries `Authorization: Basic <value>`."},
-	{Name: EnvNotificationEvents, Default: EventsSynapse,
+	{Name: EnvNotificationEvents, Default: EventsSynapse, Values: []string{EventsSynapse, EventsAll},
 		Description: "`synapse`: send only manifest pushes, the one event Synapse uses (no pulls, no blob pushes, no mounts, never a delete). `all`: send every event (measurements only)."},
 	{Name: EnvHTTPSecret, Required: true, Secret: true,
 		Description: "Signs upload state (`http.secret`); at least 32 characters and the same in every task, or uploads that hop between tasks fail."},
-	{Name: EnvStorage, Default: StorageS3,
+	{Name: EnvStorage, Default: StorageS3, Values: []string{StorageS3, StorageFilesystem},
 		Description: "`s3` (image data in S3 through the default AWS credential chain: the ECS task role, no keys) or `filesystem` (local runs)."},
 	{Name: EnvS3Bucket, Required: true, RequiredWhen: EnvStorage + "=" + StorageS3,
 		Description: "S3 bucket that holds the image data. Names with dots are addressed path-style (virtual-hosted style breaks TLS for them)."},
@@ -99,7 +107,7 @@ var variables = []Variable{
 		Description: "S3-compatible endpoint URL for tests and local runs; implies path-style addressing. Empty uses AWS."},
 	{Name: EnvFilesystemRoot, Required: true, RequiredWhen: EnvStorage + "=" + StorageFilesystem,
 		Description: "Absolute directory for image data when storage is `filesystem`."},
-	{Name: EnvRedirect, Default: "true",
+	{Name: EnvRedirect, Default: "true", Values: []string{"true", "false"},
 		Description: "`true`: blob downloads are redirected to pre-signed S3 URLs, so image data does not pass through the task. `false`: the registry streams blobs itself."},
 	{Name: EnvListenAddr, Default: ":5000",
 		Description: "HTTPS listen address of the registry API (the load balancer's target port)."},
@@ -109,8 +117,16 @@ var variables = []Variable{
 		Description: "Writable directory for the generated TLS key and certificate, configuration, certificate bundle and JWKS (directory 0700, files 0600); the only path the task writes."},
 	{Name: EnvBinary, Default: "/bin/registry",
 		Description: "Registry binary to exec (the one this image builds, over the release's)."},
-	{Name: EnvLogLevel, Default: "info",
-		Description: "Registry log level: `error`, `warn`, `info`, `debug` or `trace`. Logs are JSON."},
+	// The registry's configuration takes exactly these four levels (distribution
+	// v3.1.1 configuration.Loglevel.UnmarshalYAML: "invalid loglevel trace").
+	{Name: EnvLogLevel, Default: "info", Values: []string{"error", "warn", "info", "debug"},
+		Refused: map[string]string{
+			"trace":   "registry 3 has no trace level and would not start; use debug, its most verbose level",
+			"warning": "the registry spells it warn and would not start; use warn",
+			"fatal":   "the registry has no fatal level and would not start; use error",
+			"panic":   "the registry has no panic level and would not start; use error",
+		},
+		Description: "Registry log level: `error`, `warn`, `info` or `debug` (the most verbose: registry 3 has no trace level, and the entrypoint refuses one). Logs are JSON."},
 }
 
 // Variables lists every environment variable the entrypoint reads, in documentation

@@ -131,7 +131,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.mu.Unlock()
 		for _, e := range env.Events {
 			c, verdict, ok := judge(e, hosts)
-			if !ok {
+			if !ok && d.Status == http.StatusOK {
 				d.Status, d.Reason = http.StatusBadRequest, verdict
 			}
 			if c != nil {
@@ -159,9 +159,13 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// judge applies Synapse's rules to one event: a commit for a Docker manifest
-// push, nothing for other pushes, pulls and mounts, and an error for any other
-// action.
+// judge applies Synapse's listener rules (docs/synapse.md) to one event. A
+// push is recorded only if it is a Docker image manifest (any other media
+// type, blobs included, is skipped), its request.host is a registry host of
+// this Synapse (otherwise skipped silently), it carries a tag, its actor is a
+// numeric user id and its repository is "synNNN/name"; the last three are
+// errors for the whole request, not skips. Pulls and mounts are ignored; any
+// other action is an error.
 func judge(e Event, hosts []string) (commit *Commit, verdict string, ok bool) {
 	switch e.Action {
 	case "push":
@@ -171,9 +175,15 @@ func judge(e Event, hosts []string) (commit *Commit, verdict string, ok bool) {
 		if len(hosts) > 0 && !slices.Contains(hosts, e.Request.Host) {
 			return nil, fmt.Sprintf("ignored: request.host %q is not a registry host of this Synapse", e.Request.Host), true
 		}
-		project, _, _ := strings.Cut(e.Target.Repository, "/")
-		if !isSynapseProject(project) || !isNumeric(e.Actor.Name) {
-			return nil, fmt.Sprintf("ignored: repository %q or actor %q is not Synapse's", e.Target.Repository, e.Actor.Name), true
+		if e.Target.Tag == "" {
+			return nil, fmt.Sprintf("refused: manifest %s@%s was pushed without a tag, and a commit requires one", e.Target.Repository, e.Target.Digest), false
+		}
+		if !isNumeric(e.Actor.Name) {
+			return nil, fmt.Sprintf("refused: actor.name %q is not a numeric Synapse user id", e.Actor.Name), false
+		}
+		project, name, _ := strings.Cut(e.Target.Repository, "/")
+		if !isSynapseProject(project) || name == "" {
+			return nil, fmt.Sprintf("refused: repository %q is not synNNN/name", e.Target.Repository), false
 		}
 		return &Commit{
 			ProjectID: project, Repository: e.Target.Repository, Tag: e.Target.Tag,
@@ -231,7 +241,9 @@ func (r *Receiver) Events() []Event {
 	return out
 }
 
-// Commits returns what Synapse would have recorded so far.
+// Commits returns what Synapse would have recorded so far (repository, tag,
+// digest and who pushed it), after its rules: not what was received, which
+// Events and Deliveries return.
 func (r *Receiver) Commits() []Commit {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -190,3 +190,111 @@ func TestReceiverJudgesLikeSynapse(t *testing.T) {
 		t.Errorf("printed:\n%s", out.String())
 	}
 }
+
+// Each listener rule of docs/synapse.md, one event per request: recorded,
+// skipped (200, nothing recorded) or refused (an error for the request).
+func TestReceiverListenerRules(t *testing.T) {
+	const (
+		recorded = "recorded"
+		skipped  = "skipped"
+		refused  = "refused"
+	)
+	base := func() synapsestub.Event {
+		var e synapsestub.Event
+		e.ID = "ev"
+		e.Action = "push"
+		e.Target.MediaType = synapsestub.DockerManifestMediaType
+		e.Target.Repository = "syn123/app"
+		e.Target.Tag = "v1"
+		e.Target.Digest = "sha256:aa"
+		e.Request.Host = "docker.synapse.org"
+		e.Actor.Name = "3350396"
+		return e
+	}
+	for _, c := range []struct {
+		name   string
+		change func(*synapsestub.Event)
+		want   string
+	}{
+		{"docker manifest push under a tag", func(*synapsestub.Event) {}, recorded},
+		{"OCI image manifest", func(e *synapsestub.Event) { e.Target.MediaType = "application/vnd.oci.image.manifest.v1+json" }, skipped},
+		{"OCI image index", func(e *synapsestub.Event) { e.Target.MediaType = "application/vnd.oci.image.index.v1+json" }, skipped},
+		{"docker manifest list", func(e *synapsestub.Event) {
+			e.Target.MediaType = "application/vnd.docker.distribution.manifest.list.v2+json"
+		}, skipped},
+		{"blob push", func(e *synapsestub.Event) { e.Target.MediaType = "application/octet-stream"; e.Target.Tag = "" }, skipped},
+		{"another host", func(e *synapsestub.Event) { e.Request.Host = "registry-123.us-east-1.elb.amazonaws.com" }, skipped},
+		{"another host, no tag", func(e *synapsestub.Event) { e.Request.Host = "elsewhere.org"; e.Target.Tag = "" }, skipped},
+		{"manifest without tag", func(e *synapsestub.Event) { e.Target.Tag = "" }, refused},
+		{"actor not numeric", func(e *synapsestub.Event) { e.Actor.Name = "dev" }, refused},
+		{"no actor", func(e *synapsestub.Event) { e.Actor.Name = "" }, refused},
+		{"repository not under a project", func(e *synapsestub.Event) { e.Target.Repository = "library/alpine" }, refused},
+		{"pull", func(e *synapsestub.Event) { e.Action = "pull" }, skipped},
+		{"mount", func(e *synapsestub.Event) { e.Action = "mount"; e.Target.Tag = "" }, skipped},
+		{"delete", func(e *synapsestub.Event) { e.Action = "delete" }, refused},
+		{"unknown action", func(e *synapsestub.Event) { e.Action = "frobnicate" }, refused},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := synapsestub.NewReceiver("dXNlcjpwYXNz")
+			r.SetHosts("docker.synapse.org")
+			srv := httptest.NewServer(r)
+			defer srv.Close()
+			e := base()
+			c.change(&e)
+			status := postEvents(t, srv.URL, "Basic dXNlcjpwYXNz", e)
+			got := skipped
+			switch {
+			case status != http.StatusOK:
+				got = refused
+			case len(r.Commits()) == 1:
+				got = recorded
+			}
+			if got != c.want {
+				t.Errorf("%s (status %d, commits %+v), want %s", got, status, r.Commits(), c.want)
+			}
+			if got == refused && len(r.Commits()) != 0 {
+				t.Errorf("a refused request recorded %+v", r.Commits())
+			}
+			if len(r.Events()) != 1 {
+				t.Errorf("received %d events, want the 1 sent, whatever was recorded", len(r.Events()))
+			}
+		})
+	}
+}
+
+// One refused event fails the whole request: nothing of it is recorded.
+func TestReceiverRefusesTheWholeRequest(t *testing.T) {
+	r := synapsestub.NewReceiver("dXNlcjpwYXNz")
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	var good, untagged synapsestub.Event
+	for _, e := range []*synapsestub.Event{&good, &untagged} {
+		e.Action = "push"
+		e.Target.MediaType = synapsestub.DockerManifestMediaType
+		e.Target.Repository = "syn1/a"
+		e.Actor.Name = "1"
+	}
+	good.Target.Tag = "v1"
+	if status := postEvents(t, srv.URL, "Basic dXNlcjpwYXNz", good, untagged); status != http.StatusBadRequest {
+		t.Errorf("status %d, want 400", status)
+	}
+	if c := r.Commits(); len(c) != 0 {
+		t.Errorf("recorded %+v from a refused request", c)
+	}
+	if len(r.Refused()) != 1 || !strings.Contains(r.Refused()[0].Reason, "without a tag") {
+		t.Errorf("refused %+v", r.Refused())
+	}
+}
+
+func postEvents(t *testing.T, url, auth string, events ...synapsestub.Event) int {
+	t.Helper()
+	b, _ := json.Marshal(synapsestub.Envelope{Events: events})
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+	req.Header.Set("Authorization", auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
