@@ -39,6 +39,13 @@ type Config struct {
 	// RegistryEnv adds variables to every registry's environment, for the Go
 	// runtime (GOGC, GOMEMLIMIT, GODEBUG...); never the configuration's.
 	RegistryEnv []string
+	// SingleLayer is the size of the one-layer image pushed on its own (the
+	// single-layer target), SingleRuns its measured runs; 0 skips it.
+	SingleLayer int64
+	SingleRuns  int
+	// VerifyLayer is the size of one layer pushed once through the registry
+	// and checked against its digest as stored in S3; 0 skips it.
+	VerifyLayer int64
 	// Short is a quick check: small image, one measured run.
 	Short bool
 	// Write is the Markdown file whose "## Benchmark" section receives the
@@ -52,6 +59,7 @@ func DefaultConfig() Config {
 		Size: GiB, Layers: 4, Runs: 5, Warmup: 1,
 		PullConcurrency: []int{1, 8}, PushConcurrency: []int{1, 8},
 		Jobs: 4, S3TLS: true,
+		SingleLayer: 4 * GiB, SingleRuns: 3, VerifyLayer: 10 * GiB,
 		S3ConnRate: DefaultS3ConnRate, S3Latency: DefaultS3Latency, S3Slowdown: DefaultS3Slowdown, S3Parts: DefaultS3Parts,
 	}
 }
@@ -81,7 +89,8 @@ func (c Config) S3Model() registrytest.S3Model {
 }
 
 // shortConfig is what -short changes, unless given explicitly.
-var shortConfig = map[string]string{"size": "256MiB", "layers": "2", "runs": "1", "warmup": "0"}
+var shortConfig = map[string]string{"size": "256MiB", "layers": "2", "runs": "1", "warmup": "0",
+	"single-layer": "512MiB", "single-runs": "1", "verify-layer": "0"}
 
 // RegisterFlags defines c's flags on fs, with c's values as defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
@@ -93,6 +102,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(intsFlag{&c.PushConcurrency}, "push-concurrency", "`list` of numbers of concurrent pushers, e.g. 1,8 (peak memory is measured at each)")
 	fs.IntVar(&c.Jobs, "jobs", c.Jobs, "layers each client pulls or pushes at once")
 	fs.BoolVar(&c.S3TLS, "s3-tls", c.S3TLS, "serve the S3 stand-in over HTTPS (as production reaches S3)")
+	fs.Var(sizeFlag{&c.SingleLayer}, "single-layer", "`bytes` of the one-layer image pushed alone, straight to S3 and through the registry (0: skip)")
+	fs.IntVar(&c.SingleRuns, "single-runs", c.SingleRuns, "measured runs of the single-layer push")
+	fs.Var(sizeFlag{&c.VerifyLayer}, "verify-layer", "`bytes` of one layer pushed once through the registry and verified by digest as S3 stores it (0: skip)")
 	fs.Float64Var(&c.S3ConnRate, "s3-conn-rate", c.S3ConnRate, "S3 model: `bytes/s` per connection and direction before -s3-slowdown (AWS: 85-90 MB/s); 0: no cap")
 	fs.DurationVar(&c.S3Latency, "s3-latency", c.S3Latency, "S3 model: wait before each request is served, before -s3-slowdown (AWS: 100-200 ms first byte); 0: none")
 	fs.Float64Var(&c.S3Slowdown, "s3-slowdown", c.S3Slowdown, "S3 model: run S3 this many `times` slower (rate divided, latency multiplied) so this machine's CPUs are not the limit; 1: AWS's figures as they are")
@@ -165,6 +177,9 @@ func (c Config) Validate() error {
 	if c.S3ConnRate < 0 || c.S3Latency < 0 || c.S3Slowdown < 1 {
 		problems = append(problems, "-s3-conn-rate and -s3-latency must not be negative and -s3-slowdown must be at least 1")
 	}
+	if c.SingleLayer < 0 || c.VerifyLayer < 0 || (c.SingleLayer > 0 && c.SingleRuns < 1) {
+		problems = append(problems, "-single-layer and -verify-layer must not be negative, -single-runs at least 1")
+	}
 	if c.S3Parts < 1 {
 		problems = append(problems, "-s3-parts must be at least 1")
 	}
@@ -200,6 +215,8 @@ func (c Config) Args() string {
 		"-push-concurrency " + intsFlag{&c.PushConcurrency}.String(),
 		fmt.Sprintf("-jobs %d", c.Jobs),
 		fmt.Sprintf("-s3-tls=%v", c.S3TLS),
+		"-single-layer " + strings.ReplaceAll(FormatSize(c.SingleLayer), " ", "") + fmt.Sprintf(" -single-runs %d", c.SingleRuns),
+		"-verify-layer " + strings.ReplaceAll(FormatSize(c.VerifyLayer), " ", ""),
 		fmt.Sprintf("-s3-conn-rate %g -s3-latency %v -s3-slowdown %g -s3-parts %d", c.S3ConnRate, c.S3Latency, c.S3Slowdown, c.S3Parts),
 	}
 	for _, kv := range c.RegistryEnv {

@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -313,4 +314,14 @@ func (s *S3) Objects(t TB) []S3Object {
 		objects = append(objects, S3Object{Key: c.Key, Size: c.Size})
 	}
 	return objects
+}
+
+// ObjectReader reads an object's bytes straight from the store, past the S3
+// model (a check of what is stored, not a transfer).
+func (s *S3) ObjectReader(key string) (io.ReadCloser, error) {
+	o, err := s.store.GetObject(s.Bucket, key, nil)
+	if err != nil {
+		return nil, err
+	}
+	return o.Contents, nil
 }
