@@ -64,6 +64,18 @@ func readAll(t *testing.T, d under, path string) []byte {
 	return b
 }
 
+// startUpload starts a multipart upload at path with the S3 client alone, as
+// another task would have.
+func startUpload(t *testing.T, d under, path string) (string, *s3.CreateMultipartUploadOutput) {
+	t.Helper()
+	key := d.S3BucketKey(path)
+	out, err := d.client.CreateMultipartUpload(&s3.CreateMultipartUploadInput{Bucket: aws.String(d.bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, out
+}
+
 // Parts go up concurrently, never more than partsinflight at once: with a
 // round trip of 100 ms per request, 12 parts keep 3 in flight.
 func TestPartsUploadConcurrentlyWithinTheBound(t *testing.T) {
@@ -111,11 +123,7 @@ func TestResumeListsPartsPastOneThousand(t *testing.T) {
 	t.Parallel()
 	s := registrytest.StartS3(t, "")
 	d := inner(t, s)
-	key := d.S3BucketKey("/many")
-	out, err := d.client.CreateMultipartUpload(&s3.CreateMultipartUploadInput{Bucket: aws.String(d.bucket), Key: aws.String(key)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, out := startUpload(t, d, "/many")
 	const parts, size = 1001, 1024
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
@@ -152,11 +160,7 @@ func TestResumeAfterAHoleKeepsOnlyTheContiguousParts(t *testing.T) {
 	t.Parallel()
 	s := registrytest.StartS3(t, "")
 	d := inner(t, s)
-	key := d.S3BucketKey("/holey")
-	out, err := d.client.CreateMultipartUpload(&s3.CreateMultipartUploadInput{Bucket: aws.String(d.bucket), Key: aws.String(key)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, out := startUpload(t, d, "/holey")
 	data := randomData(t, 4*minPartSize)
 	for _, n := range []int{1, 2, 4} {
 		part := data[(n-1)*minPartSize : n*minPartSize]

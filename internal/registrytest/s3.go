@@ -195,12 +195,7 @@ func (s *S3) uploadPartCopy(w http.ResponseWriter, r *http.Request) {
 	}
 	etag, modified, err := s.store.CopyPart(bucket, key, gofakes3.UploadID(q.Get("uploadId")), part, srcBucket, srcKey, rng)
 	if err != nil {
-		var e gofakes3.Error
-		code := gofakes3.ErrInternal
-		if errors.As(err, &e) {
-			code = e.ErrorCode()
-		}
-		writeS3Error(w, code, err.Error())
+		writeStoreError(w, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/xml")
@@ -222,12 +217,7 @@ func (s *S3) uploadEmptyPart(w http.ResponseWriter, r *http.Request) {
 	}
 	etag, err := s.store.UploadPart(bucket, key, gofakes3.UploadID(q.Get("uploadId")), part, 0, strings.NewReader(""))
 	if err != nil {
-		var e gofakes3.Error
-		code := gofakes3.ErrInternal
-		if errors.As(err, &e) {
-			code = e.ErrorCode()
-		}
-		writeS3Error(w, code, err.Error())
+		writeStoreError(w, err)
 		return
 	}
 	w.Header().Set("ETag", etag)
@@ -262,6 +252,17 @@ func parseCopySourceRange(v string) (*gofakes3.ObjectRangeRequest, error) {
 		return nil, fmt.Errorf("x-amz-copy-source-range %q is not bytes=first-last", v)
 	}
 	return &gofakes3.ObjectRangeRequest{Start: start, End: end}, nil
+}
+
+// writeStoreError answers with the store's S3 error code (InternalError if
+// it has none).
+func writeStoreError(w http.ResponseWriter, err error) {
+	var e gofakes3.Error
+	code := gofakes3.ErrInternal
+	if errors.As(err, &e) {
+		code = e.ErrorCode()
+	}
+	writeS3Error(w, code, err.Error())
 }
 
 func writeS3Error(w http.ResponseWriter, code gofakes3.ErrorCode, msg string) {
