@@ -43,9 +43,10 @@ const DriverName = "s3-concurrent"
 // many parts one upload sends at once (DefaultPartsInFlight).
 const PartsInFlightParameter = "partsinflight"
 
-// DefaultPartsInFlight: 4 parts in flight move a layer at about four S3
-// connections' rate (docs/performance.md) for 5 chunks of memory per upload.
-const DefaultPartsInFlight = 4
+// DefaultPartsInFlight: 5 parts in flight, the AWS SDKs' upload managers'
+// default, move a layer at about five S3 connections' rate
+// (docs/performance.md) for 6 chunks of memory per upload.
+const DefaultPartsInFlight = 5
 
 // S3's multipart rules (Amazon S3 User Guide, "Amazon S3 multipart upload
 // limits"): every part but the last at least 5 MiB, at most 5 GiB a part and
