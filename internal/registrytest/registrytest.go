@@ -38,8 +38,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
-	"github.com/Sage-Bionetworks/synapse-docker-registry/image/relay"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registrymain"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/relay"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/sqstest"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synapsestub"
 )
