@@ -25,11 +25,35 @@ const (
 	// HealthCheckPath is the registry's health endpoint on HealthPort: it fails when the
 	// storage-driver check against S3 fails, so a task that cannot reach its bucket leaves rotation.
 	HealthCheckPath = "/debug/health"
-	// deregistrationDelaySeconds lets an in-flight 100 GB push at ≥ 100 MB/s finish on a task that
-	// is being replaced.
-	deregistrationDelaySeconds = 900
-	accessLogPrefix            = "alb"
+	// deregistrationDelaySeconds is how long a task that is being replaced or scaled in keeps
+	// serving the requests it has (ECS stops it only after the target has drained; a target with
+	// no request in flight drains at once, so this costs nothing when no push is running). It is
+	// the ALB's maximum, 3,600 s: docker sends a layer as one PATCH request, and a 100 GB layer at
+	// the measured per-layer rate takes measuredLayerPushSeconds; the final PUT's silent
+	// verification and copy are bounded by IdleTimeoutSeconds. Both fit.
+	deregistrationDelaySeconds = 3600
+	// albMaxDeregistrationDelaySeconds: the target group attribute's AWS limit (0-3600).
+	albMaxDeregistrationDelaySeconds = 3600
+	// longestLayerBytes: Synapse's documented limit for one layer.
+	longestLayerBytes = 100e9
+	// measuredLayerPushMiBps: docs/performance.md, "Push, 1 client: through the registry",
+	// 322 MiB/s for one push of four layers at once, so 80 MiB/s per layer. With eight pushes on
+	// one task (32 layers in flight) it is 321/32 = 10 MiB/s per layer: see saturatedLayerPushMiBps.
+	measuredLayerPushMiBps = 322.0 / 4
+	// saturatedLayerPushMiBps: per-layer rate of a task at its measured push capacity.
+	saturatedLayerPushMiBps = 321.0 / 32
+	// measuredLayerPushSeconds: one 100 GB layer at the measured per-layer rate (≈ 1,190 s).
+	measuredLayerPushSeconds = longestLayerBytes / (measuredLayerPushMiBps * 1024 * 1024)
+	accessLogPrefix          = "alb"
+	// WrongHostStatus answers requests under any Host but the registry's: 421 Misdirected
+	// Request (RFC 9110 15.5.20), "this server does not serve that name".
+	WrongHostStatus = 421
 )
+
+// WrongHostMessage is the body of that answer (ALB fixed responses hold at most 1024 bytes).
+func WrongHostMessage(registryHost string) string {
+	return fmt.Sprintf("This load balancer serves the registry only as https://%s/ . Use that name: pushes under any other name would not be recorded in Synapse.\n", registryHost)
+}
 
 // LoadBalancer is what the service, autoscaling and DNS need from the ALB.
 type LoadBalancer struct {
@@ -106,7 +130,28 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 		Protocol:        pulumi.String("HTTPS"),
 		SslPolicy:       pulumi.String(SSLPolicy),
 		CertificateArn:  certificateArn,
+		// Only the registry host name reaches the registry (the rule below): Synapse skips,
+		// silently, every push whose request.host is not its registry host, so a push through
+		// the ALB's DNS name or any other name would succeed and never be recorded.
 		DefaultActions: lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
+			Type: pulumi.String("fixed-response"),
+			FixedResponse: &lb.ListenerDefaultActionFixedResponseArgs{
+				StatusCode:  pulumi.String(strconv.Itoa(WrongHostStatus)),
+				ContentType: pulumi.String("text/plain"),
+				MessageBody: pulumi.String(WrongHostMessage(s.cfg.Registry.Host)),
+			},
+		}},
+	}, s.opts()...)
+	if err != nil {
+		return nil, err
+	}
+	hostRule, err := lb.NewListenerRule(s.ctx, "registry-host", &lb.ListenerRuleArgs{
+		ListenerArn: https.Arn,
+		Priority:    pulumi.Int(1),
+		Conditions: lb.ListenerRuleConditionArray{&lb.ListenerRuleConditionArgs{
+			HostHeader: &lb.ListenerRuleConditionHostHeaderArgs{Values: pulumi.StringArray{pulumi.String(s.cfg.Registry.Host)}},
+		}},
+		Actions: lb.ListenerRuleActionArray{&lb.ListenerRuleActionArgs{
 			Type:           pulumi.String("forward"),
 			TargetGroupArn: tg.Arn,
 		}},
@@ -136,7 +181,7 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 		ArnSuffix:            alb.ArnSuffix,
 		TargetGroupArn:       tg.Arn,
 		TargetGroupArnSuffix: tg.ArnSuffix,
-		Listeners:            []pulumi.Resource{https, redirect},
+		Listeners:            []pulumi.Resource{https, redirect, hostRule},
 	}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -21,9 +22,23 @@ const (
 	// healthCheckGracePeriodSeconds covers task start: image pull, TLS key generation, first
 	// storage health check.
 	healthCheckGracePeriodSeconds = 120
-	// stopTimeoutSeconds is Fargate's maximum: in-flight requests get that long after SIGTERM.
+	// stopTimeoutSeconds is Fargate's maximum (120 s): after the target has drained (see
+	// deregistrationDelaySeconds, which is what keeps long pushes alive), the registry gets that
+	// long after SIGTERM for what is left (its own drain timeout is shorter).
 	stopTimeoutSeconds = 120
-	secretVersionLabel = "org.synapse.registry.secret-version"
+	// taskStartSeconds bounds a new task's start before its health checks count: image pull,
+	// TLS key generation, first storage check (the grace period covers the rest).
+	taskStartSeconds = 300
+	// serviceUpdateTimeout is how long `pulumi up` waits for a deployment to reach a steady state:
+	// new tasks start and pass health checks, then the old ones drain for up to the
+	// deregistration delay and stop; plus ten minutes of margin. The provider's default (20
+	// minutes) would fail a deployment that is only waiting for a push to finish.
+	serviceUpdateTimeout = (taskStartSeconds + healthCheckGracePeriodSeconds + deregistrationDelaySeconds + stopTimeoutSeconds + 600) * time.Second
+	// serviceCreateTimeout: a first deployment has nothing to drain.
+	serviceCreateTimeout = (taskStartSeconds + healthCheckGracePeriodSeconds + 1200) * time.Second
+	// serviceDeleteTimeout: deleting the service drains every task.
+	serviceDeleteTimeout = (deregistrationDelaySeconds + stopTimeoutSeconds + 600) * time.Second
+	secretVersionLabel   = "org.synapse.registry.secret-version"
 )
 
 // Container definition, typed (the ECS API's field names), so the JSON is generated, not written.
@@ -83,6 +98,8 @@ type Service struct {
 	ClusterName  pulumi.StringOutput
 	ServiceName  pulumi.StringOutput
 	LogGroupName pulumi.StringOutput
+	// TaskDefinitionArn is the revision the stack declares for the service.
+	TaskDefinitionArn pulumi.StringOutput
 }
 
 type serviceInputs struct {
@@ -92,10 +109,12 @@ type serviceInputs struct {
 	secrets *RegistrySecrets
 	image   *RegistryImage
 	lb      *LoadBalancer
+	// notifications are the relay's queues (notifications.go).
+	notifications *NotificationQueues
 }
 
 // registryEnvironment is the non-secret configuration of the image's entrypoint (image/README.md).
-func registryEnvironment(cfg *Config, bucket string) []keyValue {
+func registryEnvironment(cfg *Config, bucket, queueURL, deadLetterURL string) []keyValue {
 	r := cfg.Registry
 	return []keyValue{
 		{Name: registryconfig.EnvTokenRealm, Value: r.TokenRealm},
@@ -103,6 +122,8 @@ func registryEnvironment(cfg *Config, bucket string) []keyValue {
 		{Name: registryconfig.EnvTokenIssuer, Value: r.TokenIssuer},
 		{Name: registryconfig.EnvTokenCertificates, Value: r.TokenSigningCertificates},
 		{Name: registryconfig.EnvNotificationURL, Value: r.NotificationURL},
+		{Name: registryconfig.EnvNotificationQueue, Value: queueURL},
+		{Name: registryconfig.EnvNotificationDLQ, Value: deadLetterURL},
 		{Name: registryconfig.EnvStorage, Value: registryconfig.StorageS3},
 		{Name: registryconfig.EnvS3Bucket, Value: bucket},
 		{Name: registryconfig.EnvS3Region, Value: cfg.Region},
@@ -135,7 +156,9 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 	logGroup, err := cloudwatch.NewLogGroup(s.ctx, "registry", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(fmt.Sprintf("/ecs/%s/%s", cfg.Project, cfg.Stack)),
 		RetentionInDays: pulumi.Int(cfg.Service.LogRetentionDays),
-	}, s.opts()...)
+		// A protected stack's logs are its audit trail: a destroy, or the replacement a project or
+		// stack rename causes (the name follows them), leaves the group and its logs in place.
+	}, s.opts(pulumi.RetainOnDelete(cfg.Protect))...)
 	if err != nil {
 		return nil, err
 	}
@@ -148,10 +171,17 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	notificationsPolicy, err := in.notifications.grantRelay(s, roles.TaskRoleID)
+	if err != nil {
+		return nil, err
+	}
+	roles.Policies = append(roles.Policies, notificationsPolicy)
 
-	containers := pulumi.All(in.image.DigestReference, in.storage.BucketName, in.secrets.Arn, logGroup.Name, in.secrets.VersionID).ApplyT(
+	containers := pulumi.All(in.image.DigestReference, in.storage.BucketName, in.secrets.Arn, logGroup.Name, in.secrets.VersionID,
+		in.notifications.QueueURL, in.notifications.DeadLetterURL).ApplyT(
 		func(v []any) (string, error) {
 			image, bucket, secretArn, group, secretVersion := v[0].(string), v[1].(string), v[2].(string), v[3].(string), v[4].(string)
+			queueURL, deadLetterURL := v[5].(string), v[6].(string)
 			def := containerDefinition{
 				Name:      containerName,
 				Image:     image,
@@ -167,7 +197,7 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 					{Name: "registry-https", ContainerPort: RegistryPort, Protocol: "tcp"},
 					{Name: "health-http", ContainerPort: HealthPort, Protocol: "tcp"},
 				},
-				Environment: registryEnvironment(cfg, bucket),
+				Environment: registryEnvironment(cfg, bucket, queueURL, deadLetterURL),
 				Secrets:     registrySecrets(secretArn),
 				MountPoints: []mountPoint{{SourceVolume: scratchVolume, ContainerPath: scratchPath}},
 				LogConfiguration: logConfiguration{LogDriver: "awslogs", Options: map[string]string{
@@ -245,9 +275,12 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 		pulumi.DependsOn(startAfter),
 		// Autoscaling owns the running count after creation; an update must not reset it.
 		pulumi.IgnoreChanges([]string{"desiredCount"}),
+		pulumi.Timeouts(&pulumi.CustomTimeouts{
+			Create: serviceCreateTimeout.String(), Update: serviceUpdateTimeout.String(), Delete: serviceDeleteTimeout.String(),
+		}),
 	)...)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{ClusterName: cluster.Name, ServiceName: service.Name, LogGroupName: logGroup.Name}, nil
+	return &Service{ClusterName: cluster.Name, ServiceName: service.Name, LogGroupName: logGroup.Name, TaskDefinitionArn: task.Arn}, nil
 }
