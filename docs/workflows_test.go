@@ -146,3 +146,27 @@ func TestCompareVersions(t *testing.T) {
 		}
 	}
 }
+
+// The drift check runs on a schedule, changes nothing (refresh --preview-only, the preview role,
+// never the deploy role), fails on any difference, and keeps docker.Image out of the refresh,
+// whose refresh would report drift on every run (pulumi/pulumi-docker#560).
+func TestDriftWorkflow(t *testing.T) {
+	wf := read(t, ".github/workflows/drift.yml")
+	for _, want := range []string{
+		"schedule:", "cron:", "pulumi refresh --preview-only --expect-no-changes",
+		"--exclude '**docker:index/image:Image**'", "pulumi preview --expect-no-changes",
+		"vars.AWS_PREVIEW_ROLE_ARN_PROD", "ref: ${{ matrix.stack }}", "gh issue create",
+	} {
+		if !strings.Contains(wf, want) {
+			t.Errorf("drift.yml lacks %q", want)
+		}
+	}
+	for _, forbidden := range []string{"AWS_DEPLOY_ROLE", "pulumi up", "command: refresh", "--yes"} {
+		if strings.Contains(wf, forbidden) {
+			t.Errorf("drift.yml contains %q: the drift check must not change anything", forbidden)
+		}
+	}
+	if !regexp.MustCompile(`pulumi refresh[^\n]*\\\n[^\n]*--exclude '\*\*docker:index/image:Image\*\*'`).MatchString(wf) {
+		t.Error("the refresh of drift.yml does not exclude docker.Image")
+	}
+}
