@@ -61,6 +61,13 @@ type Config struct {
 	DNS      DNSConfig
 	LB       LoadBalancerConfig
 	Service  ServiceConfig
+	Alarms   AlarmConfig
+}
+
+type AlarmConfig struct {
+	// Emails subscribe to the alarm topic (each confirms once by e-mail); none leaves the topic
+	// for other subscribers (chat, paging) added outside the stack.
+	Emails []string
 }
 
 type NetworkConfig struct {
@@ -424,6 +431,23 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 		r.problem("logRetentionDays", "%d is not a retention CloudWatch Logs accepts (%s); set it with: %s", s.LogRetentionDays, joinInts(logRetentionDays), r.setHint("logRetentionDays", "365"))
 	}
 	s.RequestsPerTarget = r.integer("requestsPerTarget", 1, 100000)
+
+	// Alarms.
+	for _, e := range strings.Split(r.optional("alarmEmails"), ",") {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			continue
+		}
+		if addr, err := mail.ParseAddress(e); err != nil || addr.Address != e {
+			r.problem("alarmEmails", "%q is not an e-mail address (list plain addresses separated by commas); set it with: %s", e, r.setHint("alarmEmails", "synapseeng@sagebase.org,oncall@sagebase.org"))
+			continue
+		}
+		if slices.Contains(c.Alarms.Emails, e) {
+			r.problem("alarmEmails", "lists %q twice; set it with each address once: %s", e, r.setHint("alarmEmails", "synapseeng@sagebase.org"))
+			continue
+		}
+		c.Alarms.Emails = append(c.Alarms.Emails, e)
+	}
 
 	if len(r.problems) > 0 {
 		return nil, &ConfigError{Stack: r.stack, Problems: r.problems}

@@ -17,6 +17,8 @@ const (
 type Roles struct {
 	ExecutionRoleArn pulumi.StringOutput
 	TaskRoleArn      pulumi.StringOutput
+	// TaskRoleID names the task role in further policies (notifications.go).
+	TaskRoleID pulumi.StringOutput
 	// Policies must be attached before tasks start, or the first task fails to pull or log.
 	Policies []pulumi.Resource
 }
@@ -91,6 +93,7 @@ func newRoles(s *scope, in roleInputs) (*Roles, error) {
 	return &Roles{
 		ExecutionRoleArn: execution.Arn,
 		TaskRoleArn:      task.Arn,
+		TaskRoleID:       task.ID().ToStringOutput(),
 		Policies:         []pulumi.Resource{executionPolicy, taskPolicy},
 	}, nil
 }

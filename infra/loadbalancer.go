@@ -45,7 +45,15 @@ const (
 	// measuredLayerPushSeconds: one 100 GB layer at the measured per-layer rate (≈ 1,190 s).
 	measuredLayerPushSeconds = longestLayerBytes / (measuredLayerPushMiBps * 1024 * 1024)
 	accessLogPrefix          = "alb"
+	// WrongHostStatus answers requests under any Host but the registry's: 421 Misdirected
+	// Request (RFC 9110 15.5.20), "this server does not serve that name".
+	WrongHostStatus = 421
 )
+
+// WrongHostMessage is the body of that answer (ALB fixed responses hold at most 1024 bytes).
+func WrongHostMessage(registryHost string) string {
+	return fmt.Sprintf("This load balancer serves the registry only as https://%s/ . Use that name: pushes under any other name would not be recorded in Synapse.\n", registryHost)
+}
 
 // LoadBalancer is what the service, autoscaling and DNS need from the ALB.
 type LoadBalancer struct {
@@ -122,7 +130,28 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 		Protocol:        pulumi.String("HTTPS"),
 		SslPolicy:       pulumi.String(SSLPolicy),
 		CertificateArn:  certificateArn,
+		// Only the registry host name reaches the registry (the rule below): Synapse skips,
+		// silently, every push whose request.host is not its registry host, so a push through
+		// the ALB's DNS name or any other name would succeed and never be recorded.
 		DefaultActions: lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
+			Type: pulumi.String("fixed-response"),
+			FixedResponse: &lb.ListenerDefaultActionFixedResponseArgs{
+				StatusCode:  pulumi.String(strconv.Itoa(WrongHostStatus)),
+				ContentType: pulumi.String("text/plain"),
+				MessageBody: pulumi.String(WrongHostMessage(s.cfg.Registry.Host)),
+			},
+		}},
+	}, s.opts()...)
+	if err != nil {
+		return nil, err
+	}
+	hostRule, err := lb.NewListenerRule(s.ctx, "registry-host", &lb.ListenerRuleArgs{
+		ListenerArn: https.Arn,
+		Priority:    pulumi.Int(1),
+		Conditions: lb.ListenerRuleConditionArray{&lb.ListenerRuleConditionArgs{
+			HostHeader: &lb.ListenerRuleConditionHostHeaderArgs{Values: pulumi.StringArray{pulumi.String(s.cfg.Registry.Host)}},
+		}},
+		Actions: lb.ListenerRuleActionArray{&lb.ListenerRuleActionArgs{
 			Type:           pulumi.String("forward"),
 			TargetGroupArn: tg.Arn,
 		}},
@@ -152,7 +181,7 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 		ArnSuffix:            alb.ArnSuffix,
 		TargetGroupArn:       tg.Arn,
 		TargetGroupArnSuffix: tg.ArnSuffix,
-		Listeners:            []pulumi.Resource{https, redirect},
+		Listeners:            []pulumi.Resource{https, redirect, hostRule},
 	}, nil
 }
 

@@ -109,10 +109,12 @@ type serviceInputs struct {
 	secrets *RegistrySecrets
 	image   *RegistryImage
 	lb      *LoadBalancer
+	// notifications are the relay's queues (notifications.go).
+	notifications *NotificationQueues
 }
 
 // registryEnvironment is the non-secret configuration of the image's entrypoint (image/README.md).
-func registryEnvironment(cfg *Config, bucket string) []keyValue {
+func registryEnvironment(cfg *Config, bucket, queueURL, deadLetterURL string) []keyValue {
 	r := cfg.Registry
 	return []keyValue{
 		{Name: registryconfig.EnvTokenRealm, Value: r.TokenRealm},
@@ -120,6 +122,8 @@ func registryEnvironment(cfg *Config, bucket string) []keyValue {
 		{Name: registryconfig.EnvTokenIssuer, Value: r.TokenIssuer},
 		{Name: registryconfig.EnvTokenCertificates, Value: r.TokenSigningCertificates},
 		{Name: registryconfig.EnvNotificationURL, Value: r.NotificationURL},
+		{Name: registryconfig.EnvNotificationQueue, Value: queueURL},
+		{Name: registryconfig.EnvNotificationDLQ, Value: deadLetterURL},
 		{Name: registryconfig.EnvStorage, Value: registryconfig.StorageS3},
 		{Name: registryconfig.EnvS3Bucket, Value: bucket},
 		{Name: registryconfig.EnvS3Region, Value: cfg.Region},
@@ -167,10 +171,17 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	notificationsPolicy, err := in.notifications.grantRelay(s, roles.TaskRoleID)
+	if err != nil {
+		return nil, err
+	}
+	roles.Policies = append(roles.Policies, notificationsPolicy)
 
-	containers := pulumi.All(in.image.DigestReference, in.storage.BucketName, in.secrets.Arn, logGroup.Name, in.secrets.VersionID).ApplyT(
+	containers := pulumi.All(in.image.DigestReference, in.storage.BucketName, in.secrets.Arn, logGroup.Name, in.secrets.VersionID,
+		in.notifications.QueueURL, in.notifications.DeadLetterURL).ApplyT(
 		func(v []any) (string, error) {
 			image, bucket, secretArn, group, secretVersion := v[0].(string), v[1].(string), v[2].(string), v[3].(string), v[4].(string)
+			queueURL, deadLetterURL := v[5].(string), v[6].(string)
 			def := containerDefinition{
 				Name:      containerName,
 				Image:     image,
@@ -186,7 +197,7 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 					{Name: "registry-https", ContainerPort: RegistryPort, Protocol: "tcp"},
 					{Name: "health-http", ContainerPort: HealthPort, Protocol: "tcp"},
 				},
-				Environment: registryEnvironment(cfg, bucket),
+				Environment: registryEnvironment(cfg, bucket, queueURL, deadLetterURL),
 				Secrets:     registrySecrets(secretArn),
 				MountPoints: []mountPoint{{SourceVolume: scratchVolume, ContainerPath: scratchPath}},
 				LogConfiguration: logConfiguration{LogDriver: "awslogs", Options: map[string]string{

@@ -1,15 +1,20 @@
 // Command entrypoint is the image's entrypoint: it turns the SYNAPSE_REGISTRY_*
 // environment variables into the registry's configuration and files (see
 // image/README.md) and replaces itself with the registry. It exits non-zero,
-// naming every missing or malformed variable, when it cannot.
+// naming every missing or malformed variable, when it cannot. Started with
+// registryconfig.RelayArg it is the notification relay (image/relay).
 package main
 
 import (
 	"os"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/relay"
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == registryconfig.RelayArg {
+		os.Exit(relay.Main(os.Stdin, os.Stderr))
+	}
 	os.Exit(registryconfig.Main(os.Args[1:], os.Environ(), os.Stderr))
 }

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/sqstest"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synapsestub"
 )
 
@@ -136,10 +137,36 @@ func run(dir, tokenAddr, notifyAddr string) error {
 		}
 		defer srv.Close()
 		env[registryconfig.EnvNotificationURL] = srv.URL + "/dockerRegistryListener/v1/events"
-		notes = append(notes, "notifications:  printed here as Synapse would receive and judge them ("+env[registryconfig.EnvNotificationURL]+")")
+		notes = append(notes, "notifications:  printed here as Synapse would receive and judge them, and what it records ("+env[registryconfig.EnvNotificationURL]+")")
 	} else {
 		def(registryconfig.EnvNotificationAuth, localNotificationAuth)
 		notes = append(notes, "notifications:  "+os.Getenv(registryconfig.EnvNotificationURL))
+	}
+
+	// The relay and an in-process SQS stand-in, as in the task, unless a queue is given: then
+	// OCI manifests, indexes and manifest lists are recorded as in the stack.
+	if !set(registryconfig.EnvNotificationQueue) {
+		queues, err := sqstest.Start()
+		if err != nil {
+			return fmt.Errorf("starting the SQS stand-in: %w", err)
+		}
+		defer queues.Close()
+		queueURL, dlqURL := queues.CreateQueues("registry-notifications", 30*time.Second, 5)
+		env[registryconfig.EnvNotificationQueue] = queueURL
+		env[registryconfig.EnvNotificationDLQ] = dlqURL
+		env[registryconfig.EnvSQSEndpoint] = queues.URL
+		def(registryconfig.EnvNotificationRetry, "1s")
+		// The SDK signs every request; the stand-in does not check the keys.
+		def("AWS_ACCESS_KEY_ID", "local")
+		def("AWS_SECRET_ACCESS_KEY", "local")
+		if !set(registryconfig.EnvRelayAddr) {
+			addr, err := freeLoopbackAddr()
+			if err != nil {
+				return err
+			}
+			env[registryconfig.EnvRelayAddr] = addr
+		}
+		notes = append(notes, "queue:          "+queueURL+" (SQS stand-in; the relay on "+firstSet(os.Getenv(registryconfig.EnvRelayAddr), env[registryconfig.EnvRelayAddr])+" delivers from it)")
 	}
 
 	cmd := exec.Command(entrypoint)
@@ -185,6 +212,15 @@ func run(dir, tokenAddr, notifyAddr string) error {
 		return fmt.Errorf("the entrypoint exited: %w", err)
 	}
 	return nil
+}
+
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 func announceReady(healthAddr, host string) {

@@ -306,7 +306,7 @@ func (s *Settings) RegistryConfig(paths Paths) ([]byte, error) {
 		Notifications: notificationsConfig{
 			Endpoints: []endpointConfig{{
 				Name:      NotificationEndpointName,
-				URL:       s.NotificationURL,
+				URL:       s.notificationTarget(),
 				Headers:   map[string][]string{"Authorization": {"Basic " + s.NotificationAuth}},
 				Timeout:   "30s",
 				Threshold: 3,
@@ -389,4 +389,13 @@ func (s *Settings) TLSHosts(extra ...string) []string {
 		add(h)
 	}
 	return hosts
+}
+
+// notificationTarget is where the registry sends events: the relay in the task
+// when a queue is configured, else Synapse's listener.
+func (s *Settings) notificationTarget() string {
+	if c := s.Relay(); c != nil {
+		return c.RelayURL()
+	}
+	return s.NotificationURL
 }

@@ -69,6 +69,7 @@ func Main(args, environ []string, stderr io.Writer) int {
 		"health":               s.HealthAddr,
 		"notifications":        s.NotificationURL,
 		"notifications.events": s.NotificationEvents,
+		"notifications.queue":  s.NotificationQueueURL,
 		"tls.notafter":         prepared.TLSCertificate.NotAfter.UTC().Format(time.RFC3339),
 		"go.memlimit":          goMemLimit,
 	}
@@ -84,7 +85,7 @@ func Main(args, environ []string, stderr io.Writer) int {
 	}
 	logJSON(stderr, "info", "starting the registry", fields)
 	argv := s.RegistryArgs(prepared.Paths)
-	err = execRegistry(argv[0], argv, env, []string{s.NotificationAuth, s.HTTPSecret})
+	err = execRegistry(argv[0], argv, env, []string{s.NotificationAuth, s.HTTPSecret}, s.Relay())
 	logJSON(stderr, "fatal", fmt.Sprintf("cannot start the registry %q: %v", s.Binary, err), nil)
 	return ExitFailed
 }

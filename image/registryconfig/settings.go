@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -33,6 +34,12 @@ type Settings struct {
 	NotificationURL    string
 	NotificationAuth   string // secret
 	NotificationEvents string // EventsSynapse or EventsAll
+	// NotificationQueueURL, if set, routes events through the relay and SQS.
+	NotificationQueueURL string
+	NotificationDLQURL   string
+	SQSEndpoint          string
+	RelayAddr            string
+	NotificationRetry    time.Duration
 
 	HTTPSecret string // secret
 
@@ -145,6 +152,29 @@ func Parse(get func(string) string, present []string) (*Settings, error) {
 		}
 	}
 	s.NotificationEvents = p.choice(EnvNotificationEvents)
+
+	s.NotificationQueueURL = p.optional(EnvNotificationQueue)
+	s.SQSEndpoint = p.optional(EnvSQSEndpoint)
+	s.RelayAddr = p.optional(EnvRelayAddr)
+	if s.NotificationQueueURL != "" {
+		p.checkURL(EnvNotificationQueue, s.NotificationQueueURL, s.SQSEndpoint != "", "the notification queue's URL, e.g. https://sqs.us-east-1.amazonaws.com/123456789012/registry-notifications")
+		s.NotificationDLQURL = p.required(EnvNotificationDLQ, "the notification dead-letter queue's URL (the stack sets both)")
+		if s.NotificationDLQURL != "" {
+			p.checkURL(EnvNotificationDLQ, s.NotificationDLQURL, s.SQSEndpoint != "", "the dead-letter queue's URL")
+		}
+		if s.SQSEndpoint != "" {
+			p.checkURL(EnvSQSEndpoint, s.SQSEndpoint, true, "an SQS-compatible endpoint such as http://localhost:9324, or leave it unset for AWS")
+		}
+		p.checkAddr(EnvRelayAddr, s.RelayAddr)
+		retry, err := time.ParseDuration(p.optional(EnvNotificationRetry))
+		if err != nil || retry < time.Second || retry > 15*time.Minute {
+			p.add(EnvNotificationRetry, "%q is not a duration from 1s to 15m; leave it unset for 10s", p.optional(EnvNotificationRetry))
+		}
+		s.NotificationRetry = retry
+		if h := hostOf(s.RelayAddr); h != "127.0.0.1" && h != "localhost" && h != "::1" {
+			p.add(EnvRelayAddr, "%q is not a loopback address; the relay takes the registry's events only inside the task, e.g. 127.0.0.1:5004", s.RelayAddr)
+		}
+	}
 
 	s.HTTPSecret = p.required(EnvHTTPSecret, "a random string of at least 32 characters shared by every task (from the stack's secret)")
 	if s.HTTPSecret != "" && utf8.RuneCountInString(s.HTTPSecret) < MinHTTPSecretLength {

@@ -23,6 +23,11 @@ const (
 	EnvNotificationURL    = "SYNAPSE_REGISTRY_NOTIFICATION_URL"
 	EnvNotificationAuth   = "SYNAPSE_REGISTRY_NOTIFICATION_AUTH"
 	EnvNotificationEvents = "SYNAPSE_REGISTRY_NOTIFICATION_EVENTS"
+	EnvNotificationQueue  = "SYNAPSE_REGISTRY_NOTIFICATION_QUEUE_URL"
+	EnvNotificationDLQ    = "SYNAPSE_REGISTRY_NOTIFICATION_DLQ_URL"
+	EnvSQSEndpoint        = "SYNAPSE_REGISTRY_SQS_ENDPOINT"
+	EnvRelayAddr          = "SYNAPSE_REGISTRY_RELAY_ADDR"
+	EnvNotificationRetry  = "SYNAPSE_REGISTRY_NOTIFICATION_RETRY"
 	EnvHTTPSecret         = "SYNAPSE_REGISTRY_HTTP_SECRET"
 	EnvStorage            = "SYNAPSE_REGISTRY_STORAGE"
 	EnvS3Bucket           = "SYNAPSE_REGISTRY_S3_BUCKET"
@@ -95,6 +100,16 @@ var variables = []Variable{
 		Description: "base64 of `user:password`; every notification carries `Authorization: Basic <value>`."},
 	{Name: EnvNotificationEvents, Default: EventsSynapse, Values: []string{EventsSynapse, EventsAll},
 		Description: "`synapse`: send only manifest pushes, the one event Synapse uses (no pulls, no blob pushes, no mounts, never a delete). `all`: send every event (measurements only)."},
+	{Name: EnvNotificationQueue,
+		Description: "SQS queue URL. When set, the registry's events go to a relay in the task that enqueues them durably and delivers them to Synapse from the queue (OCI and manifest-list pushes mapped so Synapse records them, retried with backoff, dead-lettered after repeated failure; docs/synapse.md). Empty: the registry notifies Synapse directly from memory (local runs only)."},
+	{Name: EnvNotificationDLQ,
+		Description: "SQS dead-letter queue URL of the notification queue, required with `SYNAPSE_REGISTRY_NOTIFICATION_QUEUE_URL`; the relay moves events Synapse can never accept (unknown actions) there at once."},
+	{Name: EnvSQSEndpoint,
+		Description: "SQS-compatible endpoint URL for tests and local runs. Empty uses AWS."},
+	{Name: EnvRelayAddr, Default: "127.0.0.1:5004",
+		Description: "Loopback address the notification relay listens on for the registry's events."},
+	{Name: EnvNotificationRetry, Default: "10s",
+		Description: "First wait before the relay retries a delivery Synapse failed (a Go duration, whole seconds); it doubles per attempt up to 15 minutes."},
 	{Name: EnvHTTPSecret, Required: true, Secret: true,
 		Description: "Signs upload state (`http.secret`); at least 32 characters and the same in every task, or uploads that hop between tasks fail."},
 	{Name: EnvStorage, Default: StorageS3, Values: []string{StorageS3, StorageFilesystem},

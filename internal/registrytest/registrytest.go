@@ -38,7 +38,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/relay"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/registrymain"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/sqstest"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synapsestub"
 )
 
@@ -60,6 +62,9 @@ func RunChildIfRequested() {
 		return
 	}
 	args := os.Args[1:]
+	if len(args) == 1 && args[0] == registryconfig.RelayArg {
+		os.Exit(relay.Main(os.Stdin, os.Stderr))
+	}
 	if len(args) > 0 && args[0] == "serve" {
 		os.Exit(registrymain.Main(args))
 	}
@@ -137,6 +142,35 @@ func (s *Synapse) Token(t TB, user string, scopes ...string) string {
 	return tok
 }
 
+// Queue is a notification queue and its dead-letter queue in an SQS stand-in.
+type Queue struct {
+	Server        *sqstest.Server
+	Name          string
+	URL           string
+	DeadLetterURL string
+}
+
+// QueueVisibilityTimeout is the stand-in queue's: short, so that a message a
+// stopped relay had received comes back within a test.
+const QueueVisibilityTimeout = 2 * time.Second
+
+// StartQueue starts an SQS stand-in with a notification queue and its
+// dead-letter queue, which takes a message after maxReceiveCount failed
+// receives; it stops when the test ends.
+func StartQueue(t TB, maxReceiveCount int) *Queue {
+	t.Helper()
+	srv, err := sqstest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	u, dlq := srv.CreateQueues("registry-notifications", QueueVisibilityTimeout, maxReceiveCount)
+	return &Queue{Server: srv, Name: "registry-notifications", URL: u, DeadLetterURL: dlq}
+}
+
+// DeadLetters returns the bodies in the dead-letter queue.
+func (q *Queue) DeadLetters() []string { return q.Server.Bodies(q.Name + "-dlq") }
+
 // Options configure one registry instance.
 type Options struct {
 	// Synapse is the stand-in the instance trusts and notifies. Required.
@@ -157,6 +191,9 @@ type Options struct {
 	// Env adds or overrides variables of the entrypoint's environment; an
 	// empty value removes the variable.
 	Env map[string]string
+	// Queue, if set, routes notifications through the relay and this SQS
+	// stand-in, as the deployed task does.
+	Queue *Queue
 	// RegistryBinary, if set, is exec'd instead of this executable (e.g. a
 	// built devregistry or an official registry binary).
 	RegistryBinary string
@@ -251,6 +288,15 @@ func (opts Options) Environ(listenPort, healthPort int, scratch string) []string
 	}
 	if opts.NotifyAll {
 		env[registryconfig.EnvNotificationEvents] = registryconfig.EventsAll
+	}
+	if opts.Queue != nil {
+		env[registryconfig.EnvNotificationQueue] = opts.Queue.URL
+		env[registryconfig.EnvNotificationDLQ] = opts.Queue.DeadLetterURL
+		env[registryconfig.EnvSQSEndpoint] = opts.Queue.Server.URL
+		env[registryconfig.EnvNotificationRetry] = "1s"
+		if port, err := freePort(); err == nil {
+			env[registryconfig.EnvRelayAddr] = "127.0.0.1:" + strconv.Itoa(port)
+		}
 	}
 	if opts.S3 != nil {
 		env[registryconfig.EnvStorage] = registryconfig.StorageS3

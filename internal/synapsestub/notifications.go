@@ -87,10 +87,11 @@ type Receiver struct {
 	// Out, if set, receives one human-readable line per event (make local).
 	Out io.Writer
 
-	mu         sync.Mutex
-	deliveries []Delivery
-	commits    []Commit
-	changed    chan struct{}
+	mu          sync.Mutex
+	unavailable bool
+	deliveries  []Delivery
+	commits     []Commit
+	changed     chan struct{}
 }
 
 // NewReceiver returns a receiver expecting the given Authorization credentials.
@@ -105,10 +106,25 @@ func (r *Receiver) SetHosts(hosts ...string) {
 	r.Hosts = hosts
 }
 
+// SetUnavailable makes the listener answer 503 to everything, receiving and
+// recording nothing, as during an outage of Synapse, until called with false.
+func (r *Receiver) SetUnavailable(down bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unavailable = down
+}
+
 // ServeHTTP handles POSTed envelopes the way Synapse does.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	r.mu.Lock()
+	down := r.unavailable
+	r.mu.Unlock()
+	if down {
+		http.Error(w, "Synapse is unavailable (stand-in outage)", http.StatusServiceUnavailable)
 		return
 	}
 	d := Delivery{Authorization: req.Header.Get("Authorization"), ContentType: req.Header.Get("Content-Type")}
@@ -143,8 +159,13 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			commits = nil // Synapse fails the whole batch
 		}
 	}
-	if d.Status != http.StatusOK && r.Out != nil {
-		fmt.Fprintf(r.Out, "notification refused (%d): %s\n", d.Status, d.Reason)
+	if r.Out != nil {
+		if d.Status != http.StatusOK {
+			fmt.Fprintf(r.Out, "notification refused (%d): %s; Synapse records nothing of this request\n", d.Status, d.Reason)
+		}
+		for _, c := range commits {
+			fmt.Fprintf(r.Out, "Synapse records: %s:%s @ %s in project %s, pushed by user %s\n", c.Repository, c.Tag, c.Digest, c.ProjectID, c.UserID)
+		}
 	}
 	r.mu.Lock()
 	r.deliveries = append(r.deliveries, d)
