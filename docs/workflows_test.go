@@ -170,3 +170,26 @@ func TestDriftWorkflow(t *testing.T) {
 		t.Error("the refresh of drift.yml does not exclude docker.Image")
 	}
 }
+
+// Prod is previewed only for pull requests into the prod branch, and every job that assumes a
+// role runs in the GitHub environment whose OIDC subject that role trusts (ci/roles).
+func TestPreviewsRunInTheirEnvironment(t *testing.T) {
+	pr := read(t, ".github/workflows/pull-request.yml")
+	for _, want := range []string{
+		`stack: ${{ fromJSON(github.base_ref == 'prod' && '["prod"]' || '["dev"]') }}`,
+		"environment: preview-${{ matrix.stack }}",
+	} {
+		if !strings.Contains(pr, want) {
+			t.Errorf("pull-request.yml lacks %q", want)
+		}
+	}
+	if strings.Contains(pr, "stack: [dev, prod]") {
+		t.Error("pull-request.yml previews prod for every pull request")
+	}
+	if !strings.Contains(read(t, ".github/workflows/drift.yml"), "environment: preview-${{ matrix.stack }}") {
+		t.Error("drift.yml does not run in the preview environment its role trusts")
+	}
+	if !strings.Contains(read(t, "ci/roles/roles.go"), `":environment:preview-" + stack`) {
+		t.Error("the preview roles do not trust the preview-<stack> environment the workflows use")
+	}
+}
