@@ -223,6 +223,8 @@ var freeTypes = map[string]string{
 	"aws:cloudwatch/dashboard:Dashboard":                                                         "not priced yet: $3 a month, free for the first three dashboards of an account",
 	"aws:kms/key:Key":                                                                            "not priced yet: $1 a month per key; alarm notifications use a few requests",
 	"aws:sns/topic:Topic":                                                                        "free; alarm notifications are within SNS's free e-mail tier",
+	"aws:sqs/queue:Queue":                                                                        "not priced: SQS's first million requests a month are free, and notifications are one message per push",
+	"aws:sqs/redriveAllowPolicy:RedriveAllowPolicy":                                              "free",
 	"aws:sns/topicSubscription:TopicSubscription":                                                "free",
 	"aws:ec2/flowLog:FlowLog":                                                                    "not priced: vended-log ingestion of one record per flow and 10-minute window, megabytes a month at this stack's connection counts",
 }
