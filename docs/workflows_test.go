@@ -146,3 +146,50 @@ func TestCompareVersions(t *testing.T) {
 		}
 	}
 }
+
+// The drift check runs on a schedule, changes nothing (refresh --preview-only, the preview role,
+// never the deploy role), fails on any difference, and keeps docker.Image out of the refresh,
+// whose refresh would report drift on every run (pulumi/pulumi-docker#560).
+func TestDriftWorkflow(t *testing.T) {
+	wf := read(t, ".github/workflows/drift.yml")
+	for _, want := range []string{
+		"schedule:", "cron:", "pulumi refresh --preview-only --expect-no-changes",
+		"--exclude '**docker:index/image:Image**'", "pulumi preview --expect-no-changes",
+		"vars.AWS_PREVIEW_ROLE_ARN_PROD", "ref: ${{ matrix.stack }}", "gh issue create",
+	} {
+		if !strings.Contains(wf, want) {
+			t.Errorf("drift.yml lacks %q", want)
+		}
+	}
+	for _, forbidden := range []string{"AWS_DEPLOY_ROLE", "pulumi up", "command: refresh", "--yes"} {
+		if strings.Contains(wf, forbidden) {
+			t.Errorf("drift.yml contains %q: the drift check must not change anything", forbidden)
+		}
+	}
+	if !regexp.MustCompile(`pulumi refresh[^\n]*\\\n[^\n]*--exclude '\*\*docker:index/image:Image\*\*'`).MatchString(wf) {
+		t.Error("the refresh of drift.yml does not exclude docker.Image")
+	}
+}
+
+// Prod is previewed only for pull requests into the prod branch, and every job that assumes a
+// role runs in the GitHub environment whose OIDC subject that role trusts (ci/roles).
+func TestPreviewsRunInTheirEnvironment(t *testing.T) {
+	pr := read(t, ".github/workflows/pull-request.yml")
+	for _, want := range []string{
+		`stack: ${{ fromJSON(github.base_ref == 'prod' && '["prod"]' || '["dev"]') }}`,
+		"environment: preview-${{ matrix.stack }}",
+	} {
+		if !strings.Contains(pr, want) {
+			t.Errorf("pull-request.yml lacks %q", want)
+		}
+	}
+	if strings.Contains(pr, "stack: [dev, prod]") {
+		t.Error("pull-request.yml previews prod for every pull request")
+	}
+	if !strings.Contains(read(t, ".github/workflows/drift.yml"), "environment: preview-${{ matrix.stack }}") {
+		t.Error("drift.yml does not run in the preview environment its role trusts")
+	}
+	if !strings.Contains(read(t, "ci/roles/roles.go"), `":environment:preview-" + stack`) {
+		t.Error("the preview roles do not trust the preview-<stack> environment the workflows use")
+	}
+}

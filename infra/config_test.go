@@ -12,14 +12,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-func writeFile(dir, name, content string) error {
-	path := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(content), 0o644)
-}
-
 // expectConfigError synthesizes a stack that must fail validation and returns its problems. A
 // failed validation declares nothing at all.
 func expectConfigError(t *testing.T, cfg *synth.StackConfig) *ConfigError {
