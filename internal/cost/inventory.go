@@ -39,8 +39,10 @@ type Inventory struct {
 	InsightsClusters []string
 	// TargetTrackingPolicies each make Application Auto Scaling create two CloudWatch alarms.
 	TargetTrackingPolicies int
-	Repositories           []Repository
-	Buckets                []Bucket
+	// MetricAlarms are the CloudWatch alarms the stack declares itself.
+	MetricAlarms int
+	Repositories []Repository
+	Buckets      []Bucket
 
 	// Free counts the declared resources of types with no monthly charge of their own, by type.
 	Free map[string]int
@@ -49,6 +51,8 @@ type Inventory struct {
 	// Notes are caveats found while counting.
 	Notes []string
 }
+
+const metricAlarmType = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 // LoadBalancer is an ELB load balancer.
 type LoadBalancer struct {
@@ -182,21 +186,26 @@ type Tiering struct {
 // cost counted through another resource (a task definition through its service, a lifecycle
 // policy through its repository or bucket, a scaling policy through the alarms it creates).
 var freeTypes = map[string]string{
-	"aws:acm/certificate:Certificate":                                                            "public ACM certificates are free",
-	"aws:acm/certificateValidation:CertificateValidation":                                        "a waiter, no AWS resource",
-	"aws:appautoscaling/target:Target":                                                           "free; its minimum sets the task count",
-	"aws:appautoscaling/policy:Policy":                                                           "free; target tracking alarms are counted",
-	"aws:ec2/securityGroup:SecurityGroup":                                                        "free",
-	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":                                    "free",
-	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":                                  "free",
-	"aws:ecr/lifecyclePolicy:LifecyclePolicy":                                                    "free; its count sizes ECR storage",
-	"aws:ecs/cluster:Cluster":                                                                    "free; Container Insights is counted",
-	"aws:ecs/taskDefinition:TaskDefinition":                                                      "free; counted through its service",
-	"aws:iam/role:Role":                                                                          "free",
-	"aws:iam/rolePolicy:RolePolicy":                                                              "free",
-	"aws:iam/policy:Policy":                                                                      "free",
-	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":                                          "free",
-	"aws:lb/listener:Listener":                                                                   "free; counted through its load balancer",
+	"aws:acm/certificate:Certificate":                           "public ACM certificates are free",
+	"aws:acm/certificateValidation:CertificateValidation":       "a waiter, no AWS resource",
+	"aws:appautoscaling/target:Target":                          "free; its minimum sets the task count",
+	"aws:appautoscaling/policy:Policy":                          "free; target tracking alarms are counted",
+	"aws:ec2/securityGroup:SecurityGroup":                       "free",
+	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":   "free",
+	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "free",
+	"aws:ecr/lifecyclePolicy:LifecyclePolicy":                   "free; its count sizes ECR storage",
+	"aws:ecs/cluster:Cluster":                                   "free; Container Insights is counted",
+	"aws:ecs/taskDefinition:TaskDefinition":                     "free; counted through its service",
+	"aws:iam/role:Role":                                         "free",
+	"aws:iam/rolePolicy:RolePolicy":                             "free",
+	"aws:iam/policy:Policy":                                     "free",
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":         "free",
+	"aws:lb/listener:Listener":                                  "free; counted through its load balancer",
+	metricAlarmType:                                             "counted as CloudWatch alarms",
+	// SQS bills $0.40 per million requests after the account's first million a month: the relay's
+	// long polls (3 a minute per task, about 130,000 a task-month) and a few requests per push.
+	"aws:sqs/queue:Queue":                                                                        "within SQS's monthly free million requests (about 130,000 long polls per task-month, a few per push); $0.40 per further million",
+	"aws:sqs/redriveAllowPolicy:RedriveAllowPolicy":                                              "free",
 	"aws:lb/listenerRule:ListenerRule":                                                           "free below 10 rules per request",
 	"aws:lb/targetGroup:TargetGroup":                                                             "free",
 	"aws:route53/record:Record":                                                                  "no charge for records; alias queries to an ALB are free, the hosted zone is not this stack's",
@@ -270,6 +279,7 @@ func FromSynth(s *Synth) Inventory {
 			inv.TargetTrackingPolicies++
 		}
 	}
+	inv.MetricAlarms = len(s.ByType(metricAlarmType))
 	inv.repositories(s)
 	inv.buckets(s)
 	for _, r := range s.Resources {
