@@ -42,8 +42,9 @@ local: ## The image's entrypoint and registry on this machine, with a stand-in S
 preview: check-stack check-pulumi ## pulumi preview of STACK (needs the Pulumi CLI and AWS credentials)
 	pulumi preview --stack $(STACK) --diff
 
-up: check-stack check-pulumi ## pulumi up of STACK (needs the Pulumi CLI, AWS credentials and Docker unless `image` is set)
+up: check-stack check-pulumi ## pulumi up of STACK, then check that ECS runs the declared task definition (needs the Pulumi CLI, AWS credentials and Docker unless `image` is set)
 	pulumi up --stack $(STACK)
+	pulumi stack output --json --stack $(STACK) | $(GO) run ./cmd/verifydeploy -region "$$(pulumi config get aws:region --stack $(STACK))"
 
 check-stack:
 	@case "$(STACK)" in dev|prod) ;; *) echo "STACK must be dev or prod (got '$(STACK)'): make $(MAKECMDGOALS) STACK=dev"; exit 2;; esac

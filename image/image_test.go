@@ -3,7 +3,6 @@ package image_test
 import (
 	"bufio"
 	"debug/elf"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/buildcontext"
 )
 
 const distributionModule = "github.com/distribution/distribution/v3"
@@ -172,17 +172,30 @@ func TestDockerfile(t *testing.T) {
 	}
 }
 
-// The build context is the repository root filtered by .dockerignore; it must
-// keep what the build stage copies.
-func TestDockerignoreKeepsTheBuildInputs(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", ".dockerignore"))
+// The build context (the repository root filtered by .dockerignore) holds exactly
+// what the Dockerfile's COPY lines take: pulumi-docker hashes every context file, so
+// an extra one (image/README.md, a dev tool) would rebuild the image and roll the
+// tasks when edited. Every COPY source is in the context, and the cross-compile
+// test below builds from nothing else.
+func TestBuildContextIsExactlyWhatTheDockerfileCopies(t *testing.T) {
+	c, err := buildcontext.Load("..", "Dockerfile")
 	if err != nil {
-		t.Fatalf("the root .dockerignore is missing: %v", err)
+		t.Fatal(err)
 	}
-	lines := strings.Split(string(b), "\n")
-	for _, want := range []string{"*", "!go.mod", "!go.sum", "!image/"} {
-		if !slices.Contains(lines, want) {
-			t.Errorf(".dockerignore lacks the line %q", want)
+	if extra := c.NotCopied(); len(extra) > 0 {
+		t.Errorf("the build context holds files the Dockerfile does not copy (add them to .dockerignore): %q", extra)
+	}
+	for _, src := range c.CopySources {
+		if !slices.ContainsFunc(c.Files, func(f buildcontext.File) bool { return f.Rel == src || strings.HasPrefix(f.Rel, src+"/") }) {
+			t.Errorf("the Dockerfile copies %s, which .dockerignore leaves out of the context", src)
+		}
+	}
+	for _, f := range c.Files {
+		if strings.HasPrefix(f.Rel, "image/") && !strings.HasPrefix(f.Rel, "image/entrypoint/") && !strings.HasPrefix(f.Rel, "image/registryconfig/") {
+			t.Errorf("%s is in the build context; only the entrypoint's packages are built into the image", f.Rel)
+		}
+		if strings.HasSuffix(f.Rel, "_test.go") || strings.Contains(f.Rel, "/testdata/") {
+			t.Errorf("%s is in the build context; tests and their data are not part of the image", f.Rel)
 		}
 	}
 }
@@ -197,28 +210,16 @@ func goTool() string {
 }
 
 // The build stage's cross-compilation yields a static ARM64 binary on any build
-// machine, from nothing but the Docker build context (go.mod, go.sum and image/
-// without tests, as .dockerignore leaves them).
+// machine, from nothing but the Docker build context (as .dockerignore leaves it).
 func TestEntrypointCrossCompilesToStaticARM64(t *testing.T) {
 	t.Parallel()
 	context := t.TempDir()
-	for _, f := range []string{"go.mod", "go.sum"} {
-		copyFile(t, filepath.Join("..", f), filepath.Join(context, f))
-	}
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		switch {
-		case err != nil:
-			return err
-		case d.IsDir() && d.Name() == "testdata":
-			return filepath.SkipDir
-		case d.IsDir() || strings.HasSuffix(path, "_test.go"):
-			return nil
-		}
-		copyFile(t, path, filepath.Join(context, "image", path))
-		return nil
-	})
+	c, err := buildcontext.Load("..", "Dockerfile")
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range c.Files {
+		copyFile(t, filepath.Join("..", filepath.FromSlash(f.Rel)), filepath.Join(context, filepath.FromSlash(f.Rel)))
 	}
 	out := filepath.Join(t.TempDir(), "entrypoint")
 	cmd := exec.Command(goTool(), "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./image/entrypoint")

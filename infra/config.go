@@ -61,6 +61,13 @@ type Config struct {
 	DNS      DNSConfig
 	LB       LoadBalancerConfig
 	Service  ServiceConfig
+	Alarms   AlarmConfig
+}
+
+type AlarmConfig struct {
+	// Emails subscribe to the alarm topic (each confirms once by e-mail); none leaves the topic
+	// for other subscribers (chat, paging) added outside the stack.
+	Emails []string
 }
 
 type NetworkConfig struct {
@@ -71,7 +78,9 @@ type NetworkConfig struct {
 type StorageConfig struct {
 	// ExistingBucketName adopts a bucket that already holds images (no copy, never deleted);
 	// empty means the stack creates a bucket.
-	ExistingBucketName              string
+	ExistingBucketName string
+	// NoncurrentVersionExpirationDays expires noncurrent versions after that many days; 0 (the
+	// default) expires none, and on an adopted bucket then no lifecycle rule deletes anything.
 	NoncurrentVersionExpirationDays int
 	AbortIncompleteUploadDays       int
 }
@@ -331,7 +340,7 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 	if b := c.Storage.ExistingBucketName; b != "" && (!bucketPattern.MatchString(b) || strings.Contains(b, "..") || parseAddrOrZero(b).Is4()) {
 		r.problem("existingBucketName", "%q is not a valid S3 bucket name (3-63 lower-case letters, digits, dots and hyphens); set it with: %s", b, r.setHint("existingBucketName", "prod.docker.registry.sagebase.org"))
 	}
-	c.Storage.NoncurrentVersionExpirationDays = r.integer("noncurrentVersionExpirationDays", 1, 3650)
+	c.Storage.NoncurrentVersionExpirationDays = r.integer("noncurrentVersionExpirationDays", 0, 3650)
 	c.Storage.AbortIncompleteUploadDays = r.integer("abortIncompleteUploadDays", 1, 365)
 
 	// Registry, as Synapse knows it.
@@ -422,6 +431,23 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 		r.problem("logRetentionDays", "%d is not a retention CloudWatch Logs accepts (%s); set it with: %s", s.LogRetentionDays, joinInts(logRetentionDays), r.setHint("logRetentionDays", "365"))
 	}
 	s.RequestsPerTarget = r.integer("requestsPerTarget", 1, 100000)
+
+	// Alarms.
+	for _, e := range strings.Split(r.optional("alarmEmails"), ",") {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			continue
+		}
+		if addr, err := mail.ParseAddress(e); err != nil || addr.Address != e {
+			r.problem("alarmEmails", "%q is not an e-mail address (list plain addresses separated by commas); set it with: %s", e, r.setHint("alarmEmails", "synapseeng@sagebase.org,oncall@sagebase.org"))
+			continue
+		}
+		if slices.Contains(c.Alarms.Emails, e) {
+			r.problem("alarmEmails", "lists %q twice; set it with each address once: %s", e, r.setHint("alarmEmails", "synapseeng@sagebase.org"))
+			continue
+		}
+		c.Alarms.Emails = append(c.Alarms.Emails, e)
+	}
 
 	if len(r.problems) > 0 {
 		return nil, &ConfigError{Stack: r.stack, Problems: r.problems}

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synth"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -31,24 +30,6 @@ type run struct {
 	*synth.Result
 	cfg     *synth.StackConfig
 	outputs resolvedOutputs
-}
-
-// privateRouteTableIDs is what the route-table lookup returns when asked for the VPC's private
-// route tables (by awsx's SubnetType tag); any other question gets other ids.
-var privateRouteTableIDs = []any{"rtb-private-a", "rtb-private-b"}
-
-func routeTablesMock(c synth.MockCall) (resource.PropertyMap, error) {
-	ids := []any{"rtb-unfiltered"}
-	if filters := c.Args["filters"]; filters.IsArray() {
-		for _, f := range filters.ArrayValue() {
-			m := f.ObjectValue()
-			values := m["values"].ArrayValue()
-			if m["name"].StringValue() == "tag:SubnetType" && len(values) == 1 && values[0].StringValue() == "Private" {
-				ids = privateRouteTableIDs
-			}
-		}
-	}
-	return resource.NewPropertyMapFromMap(map[string]any{"ids": ids, "id": "us-east-1"}), nil
 }
 
 // loadStack reads the committed stack files the way the CLI does, with the notification secret
@@ -75,7 +56,8 @@ func loadStack(t testing.TB, stack string, overrides map[string]string) *synth.S
 }
 
 // synthesize runs the program under mocks and resolves its outputs.
-func synthesize(t testing.TB, cfg *synth.StackConfig) (*run, error) {
+// more adds mocks (e.g. ones that keep state across runs, as a stack's state does).
+func synthesize(t testing.TB, cfg *synth.StackConfig, more ...synth.Option) (*run, error) {
 	t.Helper()
 	var mu sync.Mutex
 	outputs := resolvedOutputs{}
@@ -88,6 +70,8 @@ func synthesize(t testing.TB, cfg *synth.StackConfig) (*run, error) {
 			"registryEndpoint": out.RegistryEndpoint, "albDnsName": out.AlbDNSName, "bucketName": out.BucketName,
 			"ecrRepositoryUrl": out.EcrRepositoryURL, "imageDigest": out.ImageDigest, "secretArn": out.SecretArn,
 			"clusterName": out.ClusterName, "serviceName": out.ServiceName, "logGroupName": out.LogGroupName,
+			"taskDefinitionArn":    out.TaskDefinitionArn,
+			"alarmTopicArn":        out.AlarmTopicArn,
 			"notificationQueueUrl": out.NotificationQueueURL, "notificationDeadLetterQueueUrl": out.NotificationDeadLetterURL,
 		} {
 			// Exported, so the run waits for the apply: an output that no resource joins
@@ -100,8 +84,7 @@ func synthesize(t testing.TB, cfg *synth.StackConfig) (*run, error) {
 			}))
 		}
 		return nil
-	}, cfg,
-		synth.WithInvokeMock("aws:ec2/getRouteTables:getRouteTables", routeTablesMock),
+	}, cfg, append([]synth.Option{
 		// A secret version id the task definition must carry.
 		synth.WithResourceMock(tSecretVersion, func(r *synth.MockResource) error {
 			r.Set("versionId", testSecretVersionID)
@@ -112,7 +95,8 @@ func synthesize(t testing.TB, cfg *synth.StackConfig) (*run, error) {
 			r.ID = "sg-" + r.Name
 			r.Set("id", r.ID)
 			return nil
-		}))
+		}),
+	}, more...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -179,41 +163,55 @@ func (r *run) config(key string) string {
 
 // Resource types used by the assertions.
 const (
-	tProvider         = "pulumi:providers:aws"
-	tVpc              = "awsx:ec2:Vpc"
-	tVpcEndpoint      = "aws:ec2/vpcEndpoint:VpcEndpoint"
-	tBucket           = "aws:s3/bucketV2:BucketV2"
-	tPublicAccess     = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-	tOwnership        = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-	tEncryption       = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
-	tBucketPolicy     = "aws:s3/bucketPolicy:BucketPolicy"
-	tVersioning       = "aws:s3/bucketVersioningV2:BucketVersioningV2"
-	tLifecycle        = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
-	tRandomBytes      = "random:index/randomBytes:RandomBytes"
-	tSecret           = "aws:secretsmanager/secret:Secret"
-	tSecretVersion    = "aws:secretsmanager/secretVersion:SecretVersion"
-	tRepository       = "aws:ecr/repository:Repository"
-	tEcrLifecycle     = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
-	tImage            = "docker:index/image:Image"
-	tCertificate      = "aws:acm/certificate:Certificate"
-	tCertValidation   = "aws:acm/certificateValidation:CertificateValidation"
-	tRecord           = "aws:route53/record:Record"
-	tSecurityGroup    = "aws:ec2/securityGroup:SecurityGroup"
-	tIngress          = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-	tEgress           = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-	tLoadBalancer     = "aws:lb/loadBalancer:LoadBalancer"
-	tTargetGroup      = "aws:lb/targetGroup:TargetGroup"
-	tListener         = "aws:lb/listener:Listener"
-	tCluster          = "aws:ecs/cluster:Cluster"
-	tLogGroup         = "aws:cloudwatch/logGroup:LogGroup"
-	tRole             = "aws:iam/role:Role"
-	tRolePolicy       = "aws:iam/rolePolicy:RolePolicy"
-	tTaskDefinition   = "aws:ecs/taskDefinition:TaskDefinition"
-	tService          = "aws:ecs/service:Service"
-	tScalingTarget    = "aws:appautoscaling/target:Target"
-	tScalingPolicy    = "aws:appautoscaling/policy:Policy"
-	tComponent        = ComponentType
-	secretPlaceholder = synth.SecretValue
+	tProvider             = "pulumi:providers:aws"
+	tVpc                  = "aws:ec2/vpc:Vpc"
+	tSubnet               = "aws:ec2/subnet:Subnet"
+	tRouteTable           = "aws:ec2/routeTable:RouteTable"
+	tRouteAssoc           = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+	tRoute                = "aws:ec2/route:Route"
+	tInternetGateway      = "aws:ec2/internetGateway:InternetGateway"
+	tNatGateway           = "aws:ec2/natGateway:NatGateway"
+	tEip                  = "aws:ec2/eip:Eip"
+	tFlowLog              = "aws:ec2/flowLog:FlowLog"
+	tDefaultSecurityGroup = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+	tVpcEndpoint          = "aws:ec2/vpcEndpoint:VpcEndpoint"
+	tBucket               = "aws:s3/bucketV2:BucketV2"
+	tPublicAccess         = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+	tOwnership            = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+	tEncryption           = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+	tBucketPolicy         = "aws:s3/bucketPolicy:BucketPolicy"
+	tVersioning           = "aws:s3/bucketVersioningV2:BucketVersioningV2"
+	tLifecycle            = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
+	tRandomBytes          = "random:index/randomBytes:RandomBytes"
+	tSecret               = "aws:secretsmanager/secret:Secret"
+	tSecretVersion        = "aws:secretsmanager/secretVersion:SecretVersion"
+	tRepository           = "aws:ecr/repository:Repository"
+	tEcrLifecycle         = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+	tImage                = "docker:index/image:Image"
+	tCertificate          = "aws:acm/certificate:Certificate"
+	tCertValidation       = "aws:acm/certificateValidation:CertificateValidation"
+	tRecord               = "aws:route53/record:Record"
+	tSecurityGroup        = "aws:ec2/securityGroup:SecurityGroup"
+	tIngress              = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+	tEgress               = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+	tLoadBalancer         = "aws:lb/loadBalancer:LoadBalancer"
+	tTargetGroup          = "aws:lb/targetGroup:TargetGroup"
+	tListener             = "aws:lb/listener:Listener"
+	tCluster              = "aws:ecs/cluster:Cluster"
+	tLogGroup             = "aws:cloudwatch/logGroup:LogGroup"
+	tRole                 = "aws:iam/role:Role"
+	tRolePolicy           = "aws:iam/rolePolicy:RolePolicy"
+	tTaskDefinition       = "aws:ecs/taskDefinition:TaskDefinition"
+	tService              = "aws:ecs/service:Service"
+	tScalingTarget        = "aws:appautoscaling/target:Target"
+	tScalingPolicy        = "aws:appautoscaling/policy:Policy"
+	tMetricAlarm          = "aws:cloudwatch/metricAlarm:MetricAlarm"
+	tDashboard            = "aws:cloudwatch/dashboard:Dashboard"
+	tTopic                = "aws:sns/topic:Topic"
+	tTopicSub             = "aws:sns/topicSubscription:TopicSubscription"
+	tKmsKey               = "aws:kms/key:Key"
+	tComponent            = ComponentType
+	secretPlaceholder     = synth.SecretValue
 )
 
 // policyDoc parses an IAM or bucket policy the way AWS reads it: Action, Resource and Principal

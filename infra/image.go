@@ -1,19 +1,17 @@
 package infra
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
-	"strings"
+
+	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/buildcontext"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -27,10 +25,6 @@ type RegistryImage struct {
 	// PullRepositoryArns are the ECR repositories the execution role may pull from.
 	PullRepositoryArns []pulumi.StringOutput
 }
-
-// imageBuildInputs are the files, relative to the project root, that the Docker build reads
-// (the build context is the project root, filtered by .dockerignore).
-var imageBuildInputs = []string{".dockerignore", "go.mod", "go.sum", "image"}
 
 type ecrLifecyclePolicy struct {
 	Rules []ecrLifecycleRule `json:"rules"`
@@ -56,6 +50,11 @@ type ecrLifecycleAction struct {
 func newRegistryImage(s *scope) (*RegistryImage, error) {
 	repo, err := ecr.NewRepository(s.ctx, "registry", &ecr.RepositoryArgs{
 		ImageTagMutability: pulumi.String("IMMUTABLE"),
+		// AWS refuses to delete a repository that holds images unless forced
+		// (ecr:DeleteRepository, RepositoryNotEmptyException), which made `pulumi destroy` of a
+		// stack fail. An unprotected stack's images are rebuilt from the sources, so they go with
+		// it; a protected stack's repository is never force-deleted.
+		ForceDelete: pulumi.Bool(!s.cfg.Protect),
 		ImageScanningConfiguration: &ecr.RepositoryImageScanningConfigurationArgs{
 			ScanOnPush: pulumi.Bool(true),
 		},
@@ -95,9 +94,9 @@ func newRegistryImage(s *scope) (*RegistryImage, error) {
 	if err != nil {
 		return nil, err
 	}
-	// ECR tags are immutable, so the tag names the build inputs: the same sources keep the same
-	// tag (no rebuild, no push), changed sources get a new one.
-	tag, err := contentTag(root, imageBuildInputs)
+	dockerfile := filepath.Join(root, "image", "Dockerfile")
+	platform := s.cfg.Service.Architecture.DockerPlatform()
+	tag, err := newImageTag(s, root, dockerfile, platform, repo.RepositoryUrl)
 	if err != nil {
 		return nil, err
 	}
@@ -106,9 +105,9 @@ func newRegistryImage(s *scope) (*RegistryImage, error) {
 		ImageName: pulumi.Sprintf("%s:%s", repo.RepositoryUrl, tag),
 		Build: &docker.DockerBuildArgs{
 			Context:        pulumi.String(root),
-			Dockerfile:     pulumi.String(filepath.Join(root, "image", "Dockerfile")),
-			Platform:       pulumi.String(s.cfg.Service.Architecture.DockerPlatform()),
-			BuilderVersion: docker.BuilderVersionBuilderBuildKit,
+			Dockerfile:     pulumi.String(dockerfile),
+			Platform:       pulumi.String(platform),
+			BuilderVersion: imageBuilderVersion,
 		},
 		Registry: &docker.RegistryArgs{
 			Server:   repo.RepositoryUrl,
@@ -158,37 +157,50 @@ func projectRoot(ctx *pulumi.Context) (string, error) {
 	}
 }
 
-// contentTag hashes the paths and contents of the build inputs, in a stable order.
-func contentTag(root string, inputs []string) (string, error) {
-	var files []string
-	for _, in := range inputs {
-		err := filepath.WalkDir(filepath.Join(root, in), func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			// Mirror .dockerignore: tests and their data are not part of the image.
-			if d.IsDir() && d.Name() == "testdata" {
-				return filepath.SkipDir
-			}
-			if !d.IsDir() && !strings.HasSuffix(path, "_test.go") {
-				files = append(files, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return "", fmt.Errorf("image build input %s: %w", in, err)
-		}
+// imageBuilderVersion is the builder the image is built with (an input of the image's diff).
+const imageBuilderVersion = docker.BuilderVersionBuilderBuildKit
+
+// newImageTag returns the tag the image is pushed under: src-<sources>-<suffix>.
+//
+// The repository's tags are immutable: pushing a tag that exists fails with
+// ImageTagAlreadyExistsException
+// (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html). pulumi-docker
+// v4's Image rebuilds and pushes whenever any input differs from the last deployed one
+// (provider/provider.go, Diff: every input but the registry's username and password), and its
+// inputs include the context digest Check computes (hashContext: name, mode and contents of every
+// context file, and the Dockerfile), the absolute context and Dockerfile paths, the platform, the
+// builder and the registry server. A tag that is a function of those inputs alone would be pushed
+// again on a `git revert` (the inputs of an earlier build, whose tag exists). So the suffix is a
+// random id whose keepers are exactly those inputs: any change of them replaces the id, and every
+// rebuild pushes a tag no build has used; unchanged inputs keep id, tag and image (no rebuild, no
+// task roll). <sources> names the copied sources for people (internal/buildcontext.SourceDigest);
+// it is not what makes the tag unique.
+func newImageTag(s *scope, root, dockerfile, platform string, repositoryURL pulumi.StringOutput) (pulumi.StringOutput, error) {
+	build, err := buildcontext.Load(root, dockerfile)
+	if err != nil {
+		return pulumi.StringOutput{}, err
 	}
-	sort.Strings(files)
-	h := sha256.New()
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", err
-		}
-		rel, _ := filepath.Rel(root, f)
-		fmt.Fprintf(h, "%s\x00%d\x00", filepath.ToSlash(rel), len(b))
-		h.Write(b)
+	sources, err := build.SourceDigest()
+	if err != nil {
+		return pulumi.StringOutput{}, err
 	}
-	return "src-" + strings.ToLower(hex.EncodeToString(h.Sum(nil))[:16]), nil
+	contextDigest, err := build.ContextDigest()
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	suffix, err := random.NewRandomId(s.ctx, "registry-image-tag", &random.RandomIdArgs{
+		ByteLength: pulumi.Int(4),
+		Keepers: pulumi.StringMap{
+			"contextDigest":  pulumi.String(contextDigest),
+			"context":        pulumi.String(build.Dir),
+			"dockerfile":     pulumi.String(build.Dockerfile),
+			"platform":       pulumi.String(platform),
+			"builderVersion": pulumi.String(string(imageBuilderVersion)),
+			"registry":       repositoryURL,
+		},
+	}, s.opts()...)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return pulumi.Sprintf("src-%s-%s", sources[:12], suffix.Hex), nil
 }

@@ -25,10 +25,26 @@ const (
 	// HealthCheckPath is the registry's health endpoint on HealthPort: it fails when the
 	// storage-driver check against S3 fails, so a task that cannot reach its bucket leaves rotation.
 	HealthCheckPath = "/debug/health"
-	// deregistrationDelaySeconds lets an in-flight 100 GB push at ≥ 100 MB/s finish on a task that
-	// is being replaced.
-	deregistrationDelaySeconds = 900
-	accessLogPrefix            = "alb"
+	// deregistrationDelaySeconds is how long a task that is being replaced or scaled in keeps
+	// serving the requests it has (ECS stops it only after the target has drained; a target with
+	// no request in flight drains at once, so this costs nothing when no push is running). It is
+	// the ALB's maximum, 3,600 s: docker sends a layer as one PATCH request, and a 100 GB layer at
+	// the measured per-layer rate takes measuredLayerPushSeconds; the final PUT's silent
+	// verification and copy are bounded by IdleTimeoutSeconds. Both fit.
+	deregistrationDelaySeconds = 3600
+	// albMaxDeregistrationDelaySeconds: the target group attribute's AWS limit (0-3600).
+	albMaxDeregistrationDelaySeconds = 3600
+	// longestLayerBytes: Synapse's documented limit for one layer.
+	longestLayerBytes = 100e9
+	// measuredLayerPushMiBps: docs/performance.md, "Push, 1 client: through the registry",
+	// 322 MiB/s for one push of four layers at once, so 80 MiB/s per layer. With eight pushes on
+	// one task (32 layers in flight) it is 321/32 = 10 MiB/s per layer: see saturatedLayerPushMiBps.
+	measuredLayerPushMiBps = 322.0 / 4
+	// saturatedLayerPushMiBps: per-layer rate of a task at its measured push capacity.
+	saturatedLayerPushMiBps = 321.0 / 32
+	// measuredLayerPushSeconds: one 100 GB layer at the measured per-layer rate (≈ 1,190 s).
+	measuredLayerPushSeconds = longestLayerBytes / (measuredLayerPushMiBps * 1024 * 1024)
+	accessLogPrefix          = "alb"
 	// WrongHostStatus answers requests under any Host but the registry's: 421 Misdirected
 	// Request (RFC 9110 15.5.20), "this server does not serve that name".
 	WrongHostStatus = 421

@@ -13,7 +13,6 @@ import (
 const (
 	tQueue              = "aws:sqs/queue:Queue"
 	tRedriveAllowPolicy = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
-	tMetricAlarm        = "aws:cloudwatch/metricAlarm:MetricAlarm"
 	tListenerRule       = "aws:lb/listenerRule:ListenerRule"
 )
 

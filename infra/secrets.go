@@ -43,7 +43,10 @@ func newRegistrySecrets(s *scope) (*RegistrySecrets, error) {
 		Description: pulumi.String(fmt.Sprintf("docker registry %s (%s): Synapse notification auth and the shared http.secret", s.cfg.Registry.Host, s.cfg.Stack)),
 		// Gives a window to restore the secret after an accidental deletion.
 		RecoveryWindowInDays: pulumi.Int(30),
-	}, s.opts(pulumi.Protect(s.cfg.Protect))...)
+		// Protected stacks: protect stops a destroy; retainOnDelete keeps the secret (Synapse shares
+		// its notification password) after an unprotect and destroy, or when a project rename
+		// gives it a new URN and the old one leaves the state.
+	}, s.opts(pulumi.Protect(s.cfg.Protect), pulumi.RetainOnDelete(s.cfg.Protect))...)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -21,9 +22,23 @@ const (
 	// healthCheckGracePeriodSeconds covers task start: image pull, TLS key generation, first
 	// storage health check.
 	healthCheckGracePeriodSeconds = 120
-	// stopTimeoutSeconds is Fargate's maximum: in-flight requests get that long after SIGTERM.
+	// stopTimeoutSeconds is Fargate's maximum (120 s): after the target has drained (see
+	// deregistrationDelaySeconds, which is what keeps long pushes alive), the registry gets that
+	// long after SIGTERM for what is left (its own drain timeout is shorter).
 	stopTimeoutSeconds = 120
-	secretVersionLabel = "org.synapse.registry.secret-version"
+	// taskStartSeconds bounds a new task's start before its health checks count: image pull,
+	// TLS key generation, first storage check (the grace period covers the rest).
+	taskStartSeconds = 300
+	// serviceUpdateTimeout is how long `pulumi up` waits for a deployment to reach a steady state:
+	// new tasks start and pass health checks, then the old ones drain for up to the
+	// deregistration delay and stop; plus ten minutes of margin. The provider's default (20
+	// minutes) would fail a deployment that is only waiting for a push to finish.
+	serviceUpdateTimeout = (taskStartSeconds + healthCheckGracePeriodSeconds + deregistrationDelaySeconds + stopTimeoutSeconds + 600) * time.Second
+	// serviceCreateTimeout: a first deployment has nothing to drain.
+	serviceCreateTimeout = (taskStartSeconds + healthCheckGracePeriodSeconds + 1200) * time.Second
+	// serviceDeleteTimeout: deleting the service drains every task.
+	serviceDeleteTimeout = (deregistrationDelaySeconds + stopTimeoutSeconds + 600) * time.Second
+	secretVersionLabel   = "org.synapse.registry.secret-version"
 )
 
 // Container definition, typed (the ECS API's field names), so the JSON is generated, not written.
@@ -83,6 +98,8 @@ type Service struct {
 	ClusterName  pulumi.StringOutput
 	ServiceName  pulumi.StringOutput
 	LogGroupName pulumi.StringOutput
+	// TaskDefinitionArn is the revision the stack declares for the service.
+	TaskDefinitionArn pulumi.StringOutput
 }
 
 type serviceInputs struct {
@@ -139,7 +156,9 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 	logGroup, err := cloudwatch.NewLogGroup(s.ctx, "registry", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(fmt.Sprintf("/ecs/%s/%s", cfg.Project, cfg.Stack)),
 		RetentionInDays: pulumi.Int(cfg.Service.LogRetentionDays),
-	}, s.opts()...)
+		// A protected stack's logs are its audit trail: a destroy, or the replacement a project or
+		// stack rename causes (the name follows them), leaves the group and its logs in place.
+	}, s.opts(pulumi.RetainOnDelete(cfg.Protect))...)
 	if err != nil {
 		return nil, err
 	}
@@ -256,9 +275,12 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 		pulumi.DependsOn(startAfter),
 		// Autoscaling owns the running count after creation; an update must not reset it.
 		pulumi.IgnoreChanges([]string{"desiredCount"}),
+		pulumi.Timeouts(&pulumi.CustomTimeouts{
+			Create: serviceCreateTimeout.String(), Update: serviceUpdateTimeout.String(), Delete: serviceDeleteTimeout.String(),
+		}),
 	)...)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{ClusterName: cluster.Name, ServiceName: service.Name, LogGroupName: logGroup.Name}, nil
+	return &Service{ClusterName: cluster.Name, ServiceName: service.Name, LogGroupName: logGroup.Name, TaskDefinitionArn: task.Arn}, nil
 }

@@ -21,6 +21,10 @@ type Outputs struct {
 	ClusterName      pulumi.StringOutput
 	ServiceName      pulumi.StringOutput
 	LogGroupName     pulumi.StringOutput
+	// TaskDefinitionArn is the revision the service must run; cmd/verifydeploy compares it with
+	// what ECS runs after `pulumi up` (a circuit-breaker rollback reports success).
+	TaskDefinitionArn pulumi.StringOutput
+	AlarmTopicArn     pulumi.StringOutput // SNS topic every alarm notifies
 	// NotificationQueueURL and NotificationDeadLetterURL are the relay's SQS queues.
 	NotificationQueueURL      pulumi.StringOutput
 	NotificationDeadLetterURL pulumi.StringOutput
@@ -37,6 +41,8 @@ func (o *Outputs) Export(ctx *pulumi.Context) {
 	ctx.Export("clusterName", o.ClusterName)
 	ctx.Export("serviceName", o.ServiceName)
 	ctx.Export("logGroupName", o.LogGroupName)
+	ctx.Export("taskDefinitionArn", o.TaskDefinitionArn)
+	ctx.Export("alarmTopicArn", o.AlarmTopicArn)
 	ctx.Export("notificationQueueUrl", o.NotificationQueueURL)
 	ctx.Export("notificationDeadLetterQueueUrl", o.NotificationDeadLetterURL)
 }
@@ -81,7 +87,8 @@ func DefaultTags(cfg *Config) map[string]string {
 }
 
 // NewRegistryStack declares every resource, in the order the data flows:
-// network → storage, secrets, image → certificate → load balancer → service → autoscaling → DNS.
+// network → storage, secrets, image → certificate → load balancer → service → autoscaling →
+// monitoring → DNS.
 func NewRegistryStack(ctx *pulumi.Context, cfg *Config) (*Outputs, error) {
 	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
 		Region:      pulumi.String(cfg.Region),
@@ -125,7 +132,11 @@ func NewRegistryStack(ctx *pulumi.Context, cfg *Config) (*Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	notifications, err := newNotificationQueues(s, nil)
+	alarmTopicArn, err := newAlarmTopic(s)
+	if err != nil {
+		return nil, err
+	}
+	notifications, err := newNotificationQueues(s, alarmTopicArn)
 	if err != nil {
 		return nil, err
 	}
@@ -139,21 +150,26 @@ func NewRegistryStack(ctx *pulumi.Context, cfg *Config) (*Outputs, error) {
 	if err := newAutoscaling(s, service, lb); err != nil {
 		return nil, err
 	}
+	monitoring, err := newMonitoring(s, monitoringInputs{lb: lb, service: service, alarmTopicArn: alarmTopicArn})
+	if err != nil {
+		return nil, err
+	}
 	if err := newDNSRecord(s, lb); err != nil {
 		return nil, err
 	}
 
 	out := &Outputs{
-		RegistryEndpoint: pulumi.Sprintf("https://%s", cfg.Registry.Host),
-		AlbDNSName:       lb.DNSName,
-		BucketName:       storage.BucketName,
-		EcrRepositoryURL: image.RepositoryURL,
-		ImageDigest:      image.DigestReference,
-		SecretArn:        secrets.Arn,
-		ClusterName:      service.ClusterName,
-		ServiceName:      service.ServiceName,
-		LogGroupName:     service.LogGroupName,
-
+		RegistryEndpoint:          pulumi.Sprintf("https://%s", cfg.Registry.Host),
+		AlbDNSName:                lb.DNSName,
+		BucketName:                storage.BucketName,
+		EcrRepositoryURL:          image.RepositoryURL,
+		ImageDigest:               image.DigestReference,
+		SecretArn:                 secrets.Arn,
+		ClusterName:               service.ClusterName,
+		ServiceName:               service.ServiceName,
+		LogGroupName:              service.LogGroupName,
+		TaskDefinitionArn:         service.TaskDefinitionArn,
+		AlarmTopicArn:             monitoring.AlarmTopicArn,
 		NotificationQueueURL:      notifications.QueueURL,
 		NotificationDeadLetterURL: notifications.DeadLetterURL,
 	}

@@ -21,36 +21,116 @@ func TestNetwork(t *testing.T) {
 		if got, want := vpc.InputString("cidrBlock"), r.config("vpcCidr"); got != want {
 			t.Errorf("VPC CIDR %q, want the stack's vpcCidr %q", got, want)
 		}
-		if n, _ := vpc.Input("numberOfAvailabilityZones"); n != float64(2) {
-			t.Errorf("VPC spans %v AZs, want 2", n)
+		for _, k := range []string{"enableDnsHostnames", "enableDnsSupport"} {
+			if v, _ := vpc.Input(k); v != true {
+				t.Errorf("VPC %s = %v (ECR, S3 and Secrets Manager endpoints need DNS)", k, v)
+			}
 		}
-		wantNat := map[string]string{"dev": "Single", "prod": "OnePerAz"}[r.Stack]
-		if got := vpc.InputString("natGateways.strategy"); got != wantNat {
-			t.Errorf("NAT strategy %q, want %q", got, wantNat)
+		r.one(t, tInternetGateway, "registry")
+	})
+}
+
+// The subnets are the README's: per AZ, in two distinct AZs, a private /26 and a public /27 of the
+// VPC (for a /24), none overlapping, each with its own route table.
+func TestSubnetsSpanTwoAZsWithTheDocumentedCidrs(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		vpc := netip.MustParsePrefix(r.config("vpcCidr"))
+		if got := len(r.ByType(tSubnet)); got != 4 {
+			t.Fatalf("%d subnets, want 2 public and 2 private", got)
 		}
-		types := map[string]bool{}
-		specs, _ := vpc.Input("subnetSpecs")
-		for _, s := range specs.([]any) {
-			types[s.(map[string]any)["type"].(string)] = true
+		var seen []netip.Prefix
+		for kind, bits := range map[string]int{"public": 27, "private": 26} {
+			zones := map[string]bool{}
+			for n := 1; n <= 2; n++ {
+				name := fmt.Sprintf("registry-%s-%d", kind, n)
+				sub := r.one(t, tSubnet, name)
+				cidr := netip.MustParsePrefix(sub.InputString("cidrBlock"))
+				if cidr.Bits() != bits+vpc.Bits()-24 || !vpc.Contains(cidr.Addr()) {
+					t.Errorf("%s CIDR %s, want a /%d inside %s", name, cidr, bits+vpc.Bits()-24, vpc)
+				}
+				for _, other := range seen {
+					if other.Overlaps(cidr) {
+						t.Errorf("%s CIDR %s overlaps %s", name, cidr, other)
+					}
+				}
+				seen = append(seen, cidr)
+				zones[sub.InputString("availabilityZone")] = true
+				assoc := r.one(t, tRouteAssoc, name+"-routes")
+				if !slices.Contains(assoc.DependsOn, name) || !slices.Contains(assoc.DependsOn, name+"-routes") {
+					t.Errorf("%s is not associated with its own route table: %v", name, assoc.DependsOn)
+				}
+			}
+			if len(zones) != 2 || zones[""] {
+				t.Errorf("%s subnets are in AZs %v, want two distinct ones", kind, zones)
+			}
 		}
-		if !types["Public"] || !types["Private"] || len(types) != 2 {
-			t.Errorf("subnet types %v, want Public and Private", types)
+		if r.Stack == "dev" {
+			// The documented split of the committed /24.
+			for name, want := range map[string]string{
+				"registry-private-1": "172.29.0.0/26", "registry-public-1": "172.29.0.64/27",
+				"registry-private-2": "172.29.0.128/26", "registry-public-2": "172.29.0.192/27",
+			} {
+				if got := r.one(t, tSubnet, name).InputString("cidrBlock"); got != want {
+					t.Errorf("%s CIDR %s, want %s", name, got, want)
+				}
+			}
 		}
-		// The subnets must fit the VPC: two AZ halves, each holding one private and one public subnet.
-		prefix := netip.MustParsePrefix(r.config("vpcCidr"))
-		az, private, public := subnetMasks(prefix.Bits())
-		perAZ := 1<<(32-private) + 1<<(32-public)
-		if perAZ > 1<<(32-az) || 2*(1<<(32-az)) > 1<<(32-prefix.Bits()) {
-			t.Errorf("subnets /%d + /%d do not fit in AZ blocks /%d of %s", private, public, az, prefix)
+	})
+}
+
+// Public subnets route to the internet through the internet gateway; private ones through a NAT
+// gateway (their AZ's with OnePerAz, the first AZ's with Single), each NAT with its own EIP in a
+// public subnet; S3 goes through the gateway endpoint on the private route tables only.
+func TestRoutesAndNatGatewaysFollowTheStrategy(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		onePerAz := r.config("natGateways") == "OnePerAz"
+		wantNats := map[bool]int{true: 2, false: 1}[onePerAz]
+		if got := len(r.ByType(tNatGateway)); got != wantNats {
+			t.Errorf("%d NAT gateways with strategy %s, want %d", got, r.config("natGateways"), wantNats)
+		}
+		if got := len(r.ByType(tEip)); got != wantNats {
+			t.Errorf("%d Elastic IPs, want one per NAT gateway (%d)", got, wantNats)
+		}
+		for n := 1; n <= wantNats; n++ {
+			nat := r.one(t, tNatGateway, fmt.Sprintf("registry-nat-%d", n))
+			public := fmt.Sprintf("registry-public-%d", n)
+			for _, dep := range []string{public, fmt.Sprintf("registry-nat-%d-ip", n), "registry"} {
+				if !slices.Contains(nat.DependsOn, dep) {
+					t.Errorf("NAT gateway %d does not depend on %s (its subnet, EIP, internet gateway): %v", n, dep, nat.DependsOn)
+				}
+			}
+			if eip := r.one(t, tEip, fmt.Sprintf("registry-nat-%d-ip", n)); eip.InputString("domain") != "vpc" {
+				t.Errorf("NAT EIP domain %q, want vpc", eip.InputString("domain"))
+			}
+		}
+		for n := 1; n <= 2; n++ {
+			pub := r.one(t, tRoute, fmt.Sprintf("registry-public-%d-default", n))
+			if pub.InputString("destinationCidrBlock") != "0.0.0.0/0" || pub.InputString("gatewayId") == "" ||
+				!slices.Contains(pub.DependsOn, "registry") || !slices.Contains(pub.DependsOn, fmt.Sprintf("registry-public-%d-routes", n)) {
+				t.Errorf("public route %d is not 0.0.0.0/0 via the internet gateway in its table: %v %v", n, pub.Inputs, pub.DependsOn)
+			}
+			if _, ok := pub.Input("natGatewayId"); ok {
+				t.Errorf("public route %d goes through a NAT gateway", n)
+			}
+			priv := r.one(t, tRoute, fmt.Sprintf("registry-private-%d-default", n))
+			nat := fmt.Sprintf("registry-nat-%d", map[bool]int{true: n, false: 1}[onePerAz])
+			if priv.InputString("destinationCidrBlock") != "0.0.0.0/0" || priv.InputString("natGatewayId") == "" ||
+				!slices.Contains(priv.DependsOn, nat) || !slices.Contains(priv.DependsOn, fmt.Sprintf("registry-private-%d-routes", n)) {
+				t.Errorf("private route %d is not 0.0.0.0/0 via %s in its table: %v %v", n, nat, priv.Inputs, priv.DependsOn)
+			}
+			if _, ok := priv.Input("gatewayId"); ok {
+				t.Errorf("private route %d goes straight to the internet gateway", n)
+			}
 		}
 
 		ep := r.one(t, tVpcEndpoint, "s3-gateway")
 		if ep.InputString("vpcEndpointType") != "Gateway" || ep.InputString("serviceName") != "com.amazonaws.us-east-1.s3" {
 			t.Errorf("S3 endpoint: type %q service %q", ep.InputString("vpcEndpointType"), ep.InputString("serviceName"))
 		}
-		rts, _ := ep.Input("routeTableIds")
-		if fmt.Sprint(rts) != fmt.Sprint(privateRouteTableIDs) {
-			t.Errorf("S3 gateway endpoint is on route tables %v, want the private ones %v", rts, privateRouteTableIDs)
+		if rts := stringList(ep.Inputs["routeTableIds"]); len(rts) != 2 ||
+			!slices.Contains(ep.DependsOn, "registry-private-1-routes") || !slices.Contains(ep.DependsOn, "registry-private-2-routes") ||
+			slices.Contains(ep.DependsOn, "registry-public-1-routes") || slices.Contains(ep.DependsOn, "registry-public-2-routes") {
+			t.Errorf("S3 gateway endpoint is on route tables %v (depends on %v), want the two private ones", rts, ep.DependsOn)
 		}
 	})
 }
@@ -133,67 +213,86 @@ func assertHardenedBucket(t *testing.T, r *run, name, bucket string) {
 }
 
 func TestImageBucketVersioningAndLifecycle(t *testing.T) {
-	forEachStack(t, func(t *testing.T, r *run) {
-		if got := r.one(t, tVersioning, "images").InputString("versioningConfiguration.status"); got != "Enabled" {
-			t.Errorf("versioning %q", got)
+	forEachStack(t, func(t *testing.T, r *run) { checkImageLifecycle(t, r) })
+	// An adopted bucket with the expiry configured, and a created bucket with and without.
+	for name, overrides := range map[string]map[string]string{
+		"adopted, expiry set":   {"noncurrentVersionExpirationDays": "30"},
+		"adopted, expiry 0":     {"noncurrentVersionExpirationDays": "0"},
+		"created, expiry unset": {"existingBucketName": ""},
+		"created, expiry set":   {"existingBucketName": "", "noncurrentVersionExpirationDays": "14"},
+	} {
+		t.Run(name, func(t *testing.T) { checkImageLifecycle(t, withOverrides(t, "prod", overrides)) })
+	}
+}
+
+// checkImageLifecycle: nothing readable is deleted unless configured. On an adopted bucket without
+// noncurrentVersionExpirationDays no rule expires anything (the stack's rules replace the bucket's
+// own, and the first up must not purge noncurrent versions the operator kept); a created bucket
+// always expires the registry's deleted upload data after a day.
+func checkImageLifecycle(t *testing.T, r *run) {
+	if got := r.one(t, tVersioning, "images").InputString("versioningConfiguration.status"); got != "Enabled" {
+		t.Errorf("versioning %q", got)
+	}
+	lc := r.one(t, tLifecycle, "images")
+	if !lc.RetainOnDelete {
+		t.Error("lifecycle rules of the image bucket must be retained on delete")
+	}
+	rules, _ := lc.Input("rules")
+	var abort, noncurrent, uploadData float64
+	for _, rule := range rules.([]any) {
+		m := rule.(map[string]any)
+		if m["status"] != "Enabled" {
+			continue
 		}
-		lc := r.one(t, tLifecycle, "images")
-		if !lc.RetainOnDelete {
-			t.Error("lifecycle rules of the image bucket must be retained on delete")
+		if a, ok := m["abortIncompleteMultipartUpload"].(map[string]any); ok {
+			abort = a["daysAfterInitiation"].(float64)
 		}
-		rules, _ := lc.Input("rules")
-		var abort, noncurrent, uploadData float64
-		for _, rule := range rules.([]any) {
-			m := rule.(map[string]any)
-			if m["status"] != "Enabled" {
-				continue
-			}
-			if a, ok := m["abortIncompleteMultipartUpload"].(map[string]any); ok {
-				abort = a["daysAfterInitiation"].(float64)
-			}
-			n, ok := m["noncurrentVersionExpiration"].(map[string]any)
-			if !ok {
-				continue
-			}
-			filter, _ := m["filter"].(map[string]any)
-			and, _ := filter["and"].(map[string]any)
-			prefix, _ := filter["prefix"].(string)
-			andPrefix, _ := and["prefix"].(string)
-			andSize, _ := and["objectSizeGreaterThan"].(float64)
-			switch {
-			case prefix == "" && and == nil && filter["objectSizeGreaterThan"] == nil && filter["tag"] == nil:
-				noncurrent = n["noncurrentDays"].(float64)
-			case andPrefix == registryconfig.S3RepositoriesPrefix && andSize >= registryconfig.S3UploadDataMinBytes && and["tags"] == nil:
-				uploadData = n["noncurrentDays"].(float64)
-			default:
-				// Anything else would cut the recovery window of data that is not a copy.
-				t.Errorf("rule %v expires noncurrent versions of part of the bucket (%v) that is not deleted upload data", m["id"], filter)
-			}
+		n, ok := m["noncurrentVersionExpiration"].(map[string]any)
+		if !ok {
+			continue
 		}
-		if uploadData != 1 {
-			t.Errorf("deleted upload data (noncurrent versions over %d bytes under %s) expires after %v days, want 1: each push leaves one such copy of every layer",
-				registryconfig.S3UploadDataMinBytes, registryconfig.S3RepositoriesPrefix, uploadData)
+		filter, _ := m["filter"].(map[string]any)
+		and, _ := filter["and"].(map[string]any)
+		prefix, _ := filter["prefix"].(string)
+		andPrefix, _ := and["prefix"].(string)
+		andSize, _ := and["objectSizeGreaterThan"].(float64)
+		switch {
+		case prefix == "" && and == nil && filter["objectSizeGreaterThan"] == nil && filter["tag"] == nil:
+			noncurrent = n["noncurrentDays"].(float64)
+		case andPrefix == registryconfig.S3RepositoriesPrefix && andSize >= registryconfig.S3UploadDataMinBytes && and["tags"] == nil:
+			uploadData = n["noncurrentDays"].(float64)
+		default:
+			// Anything else would cut the recovery window of data that is not a copy.
+			t.Errorf("rule %v expires noncurrent versions of part of the bucket (%v) that is not deleted upload data", m["id"], filter)
 		}
-		tiering := false
-		for _, rule := range rules.([]any) {
-			m := rule.(map[string]any)
-			transitions, _ := m["transitions"].([]any)
-			size, _ := m["filter"].(map[string]any)["objectSizeGreaterThan"].(float64)
-			for _, tr := range transitions {
-				tm := tr.(map[string]any)
-				tiering = tiering || (m["status"] == "Enabled" && tm["storageClass"] == "INTELLIGENT_TIERING" && size >= 128*1024)
-			}
+	}
+	days, _ := strconv.Atoi(r.config("noncurrentVersionExpirationDays"))
+	adopted := r.config("existingBucketName") != ""
+	if wantUpload := !adopted || days > 0; wantUpload && uploadData != 1 {
+		t.Errorf("deleted upload data (noncurrent versions over %d bytes under %s) expires after %v days, want 1: each push leaves one such copy of every layer",
+			registryconfig.S3UploadDataMinBytes, registryconfig.S3RepositoriesPrefix, uploadData)
+	} else if !wantUpload && uploadData != 0 {
+		t.Errorf("an adopted bucket without noncurrentVersionExpirationDays expires deleted upload data after %v days; nothing may be deleted unless configured", uploadData)
+	}
+	tiering := false
+	for _, rule := range rules.([]any) {
+		m := rule.(map[string]any)
+		transitions, _ := m["transitions"].([]any)
+		size, _ := m["filter"].(map[string]any)["objectSizeGreaterThan"].(float64)
+		for _, tr := range transitions {
+			tm := tr.(map[string]any)
+			tiering = tiering || (m["status"] == "Enabled" && tm["storageClass"] == "INTELLIGENT_TIERING" && size >= 128*1024)
 		}
-		if !tiering {
-			t.Error("layers (objects over 128 KiB) do not move to Intelligent-Tiering")
-		}
-		if strconv.Itoa(int(abort)) != r.config("abortIncompleteUploadDays") || abort == 0 {
-			t.Errorf("abort incomplete uploads after %v days, config %s", abort, r.config("abortIncompleteUploadDays"))
-		}
-		if strconv.Itoa(int(noncurrent)) != r.config("noncurrentVersionExpirationDays") || noncurrent == 0 {
-			t.Errorf("noncurrent versions expire after %v days, config %s", noncurrent, r.config("noncurrentVersionExpirationDays"))
-		}
-	})
+	}
+	if !tiering {
+		t.Error("layers (objects over 128 KiB) do not move to Intelligent-Tiering")
+	}
+	if strconv.Itoa(int(abort)) != r.config("abortIncompleteUploadDays") || abort == 0 {
+		t.Errorf("abort incomplete uploads after %v days, config %s", abort, r.config("abortIncompleteUploadDays"))
+	}
+	if int(noncurrent) != days {
+		t.Errorf("noncurrent versions expire after %v days, config %d (0: never)", noncurrent, days)
+	}
 }
 
 // 3. Secrets.
@@ -271,7 +370,7 @@ func TestImageRepositoryAndBuild(t *testing.T) {
 		if !strings.HasSuffix(img.InputString("build.dockerfile"), "image/Dockerfile") {
 			t.Errorf("Dockerfile %q", img.InputString("build.dockerfile"))
 		}
-		if !strings.HasPrefix(img.InputString("imageName"), "123456789012.dkr.ecr.us-east-1.amazonaws.com/") || !regexp.MustCompile(`:src-[0-9a-f]{16}$`).MatchString(img.InputString("imageName")) {
+		if !strings.HasPrefix(img.InputString("imageName"), "123456789012.dkr.ecr.us-east-1.amazonaws.com/") || !regexp.MustCompile(`:src-[0-9a-f]{12}-[0-9a-f]{8}$`).MatchString(img.InputString("imageName")) {
 			t.Errorf("image name %q is not the ECR repository with a content tag", img.InputString("imageName"))
 		}
 		if img.InputString("registry.password") != secretPlaceholder {
@@ -315,28 +414,6 @@ func TestExistingImageReferenceSkipsTheBuild(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("execution role may not pull exactly the configured repository: %+v", doc)
-	}
-}
-
-func TestContentTagFollowsSources(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, content string) {
-		t.Helper()
-		if err := writeFile(dir, name, content); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("go.mod", "module x")
-	write("image/Dockerfile", "FROM registry:3.1.1")
-	a, err := contentTag(dir, []string{"go.mod", "image"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := contentTag(dir, []string{"go.mod", "image"})
-	write("image/Dockerfile", "FROM registry:3.1.2")
-	c, _ := contentTag(dir, []string{"go.mod", "image"})
-	if a != b || a == c {
-		t.Errorf("tags %s %s %s: same sources must give the same tag, changed sources a new one", a, b, c)
 	}
 }
 
@@ -390,11 +467,9 @@ func TestLoadBalancer(t *testing.T) {
 		if v, _ := alb.Input("internal"); v != false {
 			t.Error("the ALB must be internet-facing")
 		}
-		subnets, _ := alb.Input("subnets")
-		for _, s := range subnets.([]any) {
-			if !strings.Contains(s.(string), "subnet-") {
-				t.Errorf("subnet %v", s)
-			}
+		if subnets := stringList(alb.Inputs["subnets"]); len(subnets) != 2 || !dependsOnAll(alb, "registry-public-1", "registry-public-2") ||
+			dependsOnAny(alb, "registry-private-1", "registry-private-2") {
+			t.Errorf("ALB subnets %v (depends on %v), want the two public ones", subnets, alb.DependsOn)
 		}
 		if v, _ := alb.Input("dropInvalidHeaderFields"); v != true {
 			t.Error("invalid header fields are not dropped")
@@ -604,11 +679,9 @@ func TestService(t *testing.T) {
 		if v, _ := svc.Input("networkConfiguration.assignPublicIp"); v != false {
 			t.Error("tasks get a public IP")
 		}
-		subnets, _ := svc.Input("networkConfiguration.subnets")
-		for _, s := range subnets.([]any) {
-			if !strings.HasPrefix(s.(string), "subnet-") || !slices.Contains(privateSubnets(t, r), s.(string)) {
-				t.Errorf("service subnet %v is not private", s)
-			}
+		if subnets := stringList(svc.Inputs["networkConfiguration"].(map[string]any)["subnets"]); len(subnets) != 2 ||
+			!dependsOnAll(svc, "registry-private-1", "registry-private-2") || dependsOnAny(svc, "registry-public-1", "registry-public-2") {
+			t.Errorf("service subnets %v (depends on %v), want the two private ones", subnets, svc.DependsOn)
 		}
 		desired, _ := svc.Input("desiredCount")
 		if strconv.Itoa(int(desired.(float64))) != r.config("desiredCount") {
@@ -617,7 +690,7 @@ func TestService(t *testing.T) {
 		if r.Stack == "prod" && desired.(float64) < 2 {
 			t.Errorf("prod runs %v tasks, want at least 2", desired)
 		}
-		if svc.InputString("availabilityZoneRebalancing") != "ENABLED" || len(subnets.([]any)) < 2 {
+		if svc.InputString("availabilityZoneRebalancing") != "ENABLED" || len(stringList(svc.Inputs["networkConfiguration"].(map[string]any)["subnets"])) < 2 {
 			t.Error("tasks are not spread across AZs")
 		}
 		if v, _ := svc.Input("deploymentCircuitBreaker.enable"); v != true {
@@ -665,19 +738,19 @@ func TestService(t *testing.T) {
 	})
 }
 
-func privateSubnets(t *testing.T, r *run) []string {
-	t.Helper()
-	// The VPC mock names subnets by kind; the ALB must use the others.
-	alb := r.one(t, tLoadBalancer, "registry")
-	public := stringList(alb.Inputs["subnets"])
-	svc := r.one(t, tService, "registry")
-	var private []string
-	for _, s := range stringList(svc.Inputs["networkConfiguration"].(map[string]any)["subnets"]) {
-		if !slices.Contains(public, s) {
-			private = append(private, s)
+// dependsOnAll reports whether r depends on every named resource.
+func dependsOnAll(r synth.Resource, names ...string) bool {
+	for _, n := range names {
+		if !slices.Contains(r.DependsOn, n) {
+			return false
 		}
 	}
-	return private
+	return true
+}
+
+// dependsOnAny reports whether r depends on any named resource.
+func dependsOnAny(r synth.Resource, names ...string) bool {
+	return slices.ContainsFunc(names, func(n string) bool { return slices.Contains(r.DependsOn, n) })
 }
 
 func TestAutoscaling(t *testing.T) {
@@ -719,10 +792,17 @@ func TestIAM(t *testing.T) {
 		for _, res := range r.Resources {
 			for _, key := range []string{"policy", "assumeRolePolicy"} {
 				text := res.InputString(key)
-				if text == "" || res.Type == tEcrLifecycle {
+				// A key policy's "*" resource is the key itself; TestAlarmTopicIsEncrypted checks it.
+				if text == "" || res.Type == tEcrLifecycle || res.Type == tKmsKey {
 					continue
 				}
 				for _, s := range parsePolicy(t, res.Name+"."+key, text).Statement {
+					// FSBP IAM.1 and IAM.21: no "*" or "service:*" action is allowed.
+					for _, a := range stringList(s.Action) {
+						if s.Effect == "Allow" && strings.HasSuffix(a, "*") {
+							t.Errorf("%s %s allows the wildcard action %s", res.Type, res.Name, a)
+						}
+					}
 					if s.Effect != "Allow" || !slices.Contains(stringList(s.Resource), "*") {
 						continue
 					}
@@ -772,7 +852,11 @@ func TestIAM(t *testing.T) {
 		for _, role := range r.ByType(tRole) {
 			assume := parsePolicy(t, role.Name+" trust", role.InputString("assumeRolePolicy"))
 			s := assume.Statement[0]
-			if fmt.Sprint(s.Principal) != "map[Service:ecs-tasks.amazonaws.com]" || fmt.Sprint(s.Condition["StringEquals"]["aws:SourceAccount"]) != "123456789012" {
+			service := map[string]string{"flow-logs": "vpc-flow-logs.amazonaws.com"}[role.Name]
+			if service == "" {
+				service = "ecs-tasks.amazonaws.com"
+			}
+			if fmt.Sprint(s.Principal) != "map[Service:"+service+"]" || fmt.Sprint(s.Condition["StringEquals"]["aws:SourceAccount"]) != "123456789012" {
 				t.Errorf("role %s trusts %v %v", role.Name, s.Principal, s.Condition)
 			}
 		}

@@ -1,6 +1,9 @@
 package infra
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -53,66 +56,108 @@ func newImageStorage(s *scope) (*Storage, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.ExistingBucketName != "" {
+		// Seen in `pulumi preview` and `pulumi up`; `make synth` prints the same list.
+		s.ctx.Log.Warn(strings.Join(AdoptedBucketReplacements(s.cfg), "\n"), nil)
+	}
 	_, err = s3.NewBucketLifecycleConfigurationV2(s.ctx, "images", &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: name,
-		Rules: s3.BucketLifecycleConfigurationV2RuleArray{
-			// Pushes that die mid-layer leave multipart uploads that are billed until aborted.
-			&s3.BucketLifecycleConfigurationV2RuleArgs{
-				Id:     pulumi.String("abort-incomplete-multipart-uploads"),
-				Status: pulumi.String("Enabled"),
-				Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
-				AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
-					DaysAfterInitiation: pulumi.Int(cfg.AbortIncompleteUploadDays),
-				},
-			},
-			// Layers are written once and mostly never read again (an analysis is reproduced
-			// rarely), so Intelligent-Tiering moves each to cheaper tiers after 30 and 90 days
-			// without reads, with no retrieval fee and no added latency, and back on access.
-			// Objects up to 128 KiB (links, manifests) cannot be tiered and stay in Standard.
-			&s3.BucketLifecycleConfigurationV2RuleArgs{
-				Id:     pulumi.String("intelligent-tiering-for-layers"),
-				Status: pulumi.String("Enabled"),
-				Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{ObjectSizeGreaterThan: pulumi.Int(intelligentTieringMinBytes)},
-				Transitions: s3.BucketLifecycleConfigurationV2RuleTransitionArray{&s3.BucketLifecycleConfigurationV2RuleTransitionArgs{
-					Days:         pulumi.Int(0),
-					StorageClass: pulumi.String("INTELLIGENT_TIERING"),
-				}},
-			},
-			// Every push leaves a deleted copy of each layer: the registry writes it under
-			// repositories/<name>/_uploads/, copies it to its content address and deletes it.
-			// That noncurrent version protects nothing, so it goes after a day rather than after
-			// the bucket's recovery window; the size filter spares the small links and tags,
-			// whose noncurrent versions are what restores a deleted tag.
-			&s3.BucketLifecycleConfigurationV2RuleArgs{
-				Id:     pulumi.String("expire-deleted-upload-data"),
-				Status: pulumi.String("Enabled"),
-				Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{And: &s3.BucketLifecycleConfigurationV2RuleFilterAndArgs{
-					Prefix:                pulumi.String(registryconfig.S3RepositoriesPrefix),
-					ObjectSizeGreaterThan: pulumi.Int(registryconfig.S3UploadDataMinBytes),
-				}},
-				NoncurrentVersionExpiration: &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
-					NoncurrentDays: pulumi.Int(deletedUploadDataDays),
-				},
-			},
-			// Anything else overwritten or deleted stays recoverable for the configured window;
-			// then its noncurrent versions and the delete markers left behind go.
-			&s3.BucketLifecycleConfigurationV2RuleArgs{
-				Id:     pulumi.String("expire-noncurrent-versions"),
-				Status: pulumi.String("Enabled"),
-				Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
-				NoncurrentVersionExpiration: &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
-					NoncurrentDays: pulumi.Int(cfg.NoncurrentVersionExpirationDays),
-				},
-				Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{
-					ExpiredObjectDeleteMarker: pulumi.Bool(true),
-				},
-			},
-		},
+		Rules:  imageLifecycleRules(cfg),
 	}, s.opts(append(keep, pulumi.DependsOn([]pulumi.Resource{versioning}))...)...)
 	if err != nil {
 		return nil, err
 	}
 	return &Storage{BucketName: name, BucketArn: arn}, nil
+}
+
+// imageLifecycleRules are the image bucket's lifecycle rules. They replace every rule the bucket
+// had (PutBucketLifecycleConfiguration sets the whole configuration). None deletes readable data:
+// the rules that expire noncurrent versions exist only when noncurrentVersionExpirationDays is
+// set, except that a bucket the stack created (nothing in it predates the stack) always expires
+// the registry's deleted upload data after a day.
+func imageLifecycleRules(cfg StorageConfig) s3.BucketLifecycleConfigurationV2RuleArray {
+	rules := s3.BucketLifecycleConfigurationV2RuleArray{
+		// Pushes that die mid-layer leave multipart uploads that are billed until aborted; they
+		// were never readable objects.
+		&s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id:     pulumi.String("abort-incomplete-multipart-uploads"),
+			Status: pulumi.String("Enabled"),
+			Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
+			AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
+				DaysAfterInitiation: pulumi.Int(cfg.AbortIncompleteUploadDays),
+			},
+		},
+		// Layers are written once and mostly never read again (an analysis is reproduced
+		// rarely), so Intelligent-Tiering moves each to cheaper tiers after 30 and 90 days
+		// without reads, with no retrieval fee and no added latency, and back on access.
+		// Objects up to 128 KiB (links, manifests) cannot be tiered and stay in Standard.
+		&s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id:     pulumi.String("intelligent-tiering-for-layers"),
+			Status: pulumi.String("Enabled"),
+			Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{ObjectSizeGreaterThan: pulumi.Int(intelligentTieringMinBytes)},
+			Transitions: s3.BucketLifecycleConfigurationV2RuleTransitionArray{&s3.BucketLifecycleConfigurationV2RuleTransitionArgs{
+				Days:         pulumi.Int(0),
+				StorageClass: pulumi.String("INTELLIGENT_TIERING"),
+			}},
+		},
+	}
+	if cfg.NoncurrentVersionExpirationDays > 0 || cfg.ExistingBucketName == "" {
+		// Every push leaves a deleted copy of each layer: the registry writes it under
+		// repositories/<name>/_uploads/, copies it to its content address and deletes it.
+		// That noncurrent version protects nothing, so it goes after a day rather than after
+		// the bucket's recovery window; the size filter spares the small links and tags,
+		// whose noncurrent versions are what restores a deleted tag.
+		rules = append(rules, &s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id:     pulumi.String("expire-deleted-upload-data"),
+			Status: pulumi.String("Enabled"),
+			Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{And: &s3.BucketLifecycleConfigurationV2RuleFilterAndArgs{
+				Prefix:                pulumi.String(registryconfig.S3RepositoriesPrefix),
+				ObjectSizeGreaterThan: pulumi.Int(registryconfig.S3UploadDataMinBytes),
+			}},
+			NoncurrentVersionExpiration: &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
+				NoncurrentDays: pulumi.Int(deletedUploadDataDays),
+			},
+		})
+	}
+	if cfg.NoncurrentVersionExpirationDays > 0 {
+		// Anything else overwritten or deleted stays recoverable for the configured window;
+		// then its noncurrent versions and the delete markers left behind go.
+		rules = append(rules, &s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id:     pulumi.String("expire-noncurrent-versions"),
+			Status: pulumi.String("Enabled"),
+			Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
+			NoncurrentVersionExpiration: &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
+				NoncurrentDays: pulumi.Int(cfg.NoncurrentVersionExpirationDays),
+			},
+			Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{
+				ExpiredObjectDeleteMarker: pulumi.Bool(true),
+			},
+		})
+	}
+	return rules
+}
+
+// AdoptedBucketReplacements says which existing settings of the adopted bucket the stack's first
+// `pulumi up` replaces, each with the command that exports today's value to compare (the
+// migration guide's step 3). Empty when the stack creates its bucket.
+func AdoptedBucketReplacements(cfg *Config) []string {
+	b := cfg.Storage.ExistingBucketName
+	if b == "" {
+		return nil
+	}
+	expiry := "no rule deletes any object version (noncurrentVersionExpirationDays is 0)"
+	if d := cfg.Storage.NoncurrentVersionExpirationDays; d > 0 {
+		expiry = fmt.Sprintf("noncurrent versions are DELETED after %d days, deleted upload data after %d", d, deletedUploadDataDays)
+	}
+	return []string{
+		fmt.Sprintf("adopted bucket %s: the first pulumi up replaces these existing settings (export each first: docs/operations.md, Migrating, step 3):", b),
+		fmt.Sprintf("  lifecycle configuration: every existing rule is replaced; %s (aws s3api get-bucket-lifecycle-configuration --bucket %s)", expiry, b),
+		fmt.Sprintf("  versioning: set to Enabled, which cannot be undone (aws s3api get-bucket-versioning --bucket %s)", b),
+		fmt.Sprintf("  bucket policy: replaced by a deny of requests without TLS; other statements are gone (aws s3api get-bucket-policy --bucket %s)", b),
+		fmt.Sprintf("  object ownership: BucketOwnerEnforced, ACLs stop applying (aws s3api get-bucket-ownership-controls --bucket %s; aws s3api get-bucket-acl --bucket %s)", b, b),
+		fmt.Sprintf("  default encryption: SSE-S3 with a bucket key (aws s3api get-bucket-encryption --bucket %s)", b),
+		fmt.Sprintf("  public access block: all four on (aws s3api get-public-access-block --bucket %s)", b),
+	}
 }
 
 // bucketPolicyExtension adds statements to a hardened bucket's policy; they may use values known

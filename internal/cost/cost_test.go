@@ -2,10 +2,12 @@ package cost
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,10 +165,18 @@ func TestInventoryComesFromDeclaredResources(t *testing.T) {
 
 func TestNATStrategyDrivesNATAndAddressLines(t *testing.T) {
 	a := Defaults("prod")
+	// The prod fixture declares OnePerAz: NAT gateways registry-nat-1 and -2, each with its EIP
+	// registry-nat-N-ip; fewer gateways are the fixture without the later ones.
 	for strategy, want := range map[string]int{"None": 0, "Single": 1, "OnePerAz": 2} {
 		s := fixture(t, "prod")
-		vpc := resource(t, s, "awsx:ec2:Vpc", "registry")
-		vpc.Inputs["natGateways"] = map[string]interface{}{"strategy": strategy}
+		s.Resources = slices.DeleteFunc(s.Resources, func(r SynthResource) bool {
+			for n := want + 1; n <= 2; n++ {
+				if r.Name == fmt.Sprintf("registry-nat-%d", n) || r.Name == fmt.Sprintf("registry-nat-%d-ip", n) {
+					return true
+				}
+			}
+			return false
+		})
 		e := EstimateOf(FromSynth(s), a)
 		nat, ok := e.Line("nat-hours")
 		if want == 0 {
@@ -181,11 +191,11 @@ func TestNATStrategyDrivesNATAndAddressLines(t *testing.T) {
 			t.Errorf("strategy %s: %v address-hours, want %d addresses", strategy, ip.Quantity, 2+want)
 		}
 	}
-	// Three AZs with one NAT gateway each.
-	s := fixture(t, "prod")
-	resource(t, s, "awsx:ec2:Vpc", "registry").Inputs["numberOfAvailabilityZones"] = 3.0
-	if n := FromSynth(s).NATGateways; n != 3 {
-		t.Errorf("OnePerAz over 3 AZs: %d NAT gateways", n)
+	// An awsx VPC (a remote component) is counted from its inputs: OnePerAz over 3 AZs.
+	s := &Synth{Stack: "prod", Resources: []SynthResource{{Type: "awsx:ec2:Vpc", Name: "registry", Inputs: map[string]interface{}{
+		"numberOfAvailabilityZones": 3.0, "natGateways": map[string]interface{}{"strategy": "OnePerAz"}}}}}
+	if inv := FromSynth(s); inv.NATGateways != 3 || inv.NATEIPs != 3 {
+		t.Errorf("awsx OnePerAz over 3 AZs: %d NAT gateways, %d EIPs", inv.NATGateways, inv.NATEIPs)
 	}
 }
 

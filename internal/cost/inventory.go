@@ -22,7 +22,7 @@ type Inventory struct {
 	// AvailabilityZones the VPC spans.
 	AvailabilityZones int
 	// NATGateways and NATEIPs: managed NAT gateways and the Elastic IPs they hold (awsx gives
-	// each of its gateways one EIP). NATBasis says where the count comes from.
+	// each of its gateways one EIP; a declared public NAT gateway holds a declared one). NATBasis says where the count comes from.
 	NATGateways int
 	NATEIPs     int
 	NATBasis    string
@@ -219,6 +219,7 @@ var freeTypes = map[string]string{
 	"docker:index/image:Image":                                                                   "built where `pulumi up` runs; its ECR storage is counted",
 	"random:index/randomBytes:RandomBytes":                                                       "no cloud resource",
 	"random:index/randomPassword:RandomPassword":                                                 "no cloud resource",
+	"random:index/randomId:RandomId":                                                             "no cloud resource",
 	"pulumi:providers:aws":                                                                       "no cloud resource",
 	"aws:ec2/vpc:Vpc":                                                                            "free",
 	"aws:ec2/subnet:Subnet":                                                                      "free",
@@ -226,6 +227,13 @@ var freeTypes = map[string]string{
 	"aws:ec2/routeTable:RouteTable":                                                              "free",
 	"aws:ec2/route:Route":                                                                        "free",
 	"aws:ec2/routeTableAssociation:RouteTableAssociation":                                        "free",
+	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":                                          "free",
+	"aws:cloudwatch/metricAlarm:MetricAlarm":                                                     "not priced yet: $0.10 a month per metric an alarm reads (the 5xx-rate and task alarms read 3 and 2), about $0.80 in all",
+	"aws:cloudwatch/dashboard:Dashboard":                                                         "not priced yet: $3 a month, free for the first three dashboards of an account",
+	"aws:kms/key:Key":                                                                            "not priced yet: $1 a month per key; alarm notifications use a few requests",
+	"aws:sns/topic:Topic":                                                                        "free; alarm notifications are within SNS's free e-mail tier",
+	"aws:sns/topicSubscription:TopicSubscription":                                                "free",
+	"aws:ec2/flowLog:FlowLog":                                                                    "not priced: vended-log ingestion of one record per flow and 10-minute window, megabytes a month at this stack's connection counts",
 }
 
 // Types FromSynth prices (the others are free or unknown).
@@ -335,11 +343,22 @@ func (inv *Inventory) network(s *Synth) {
 		inv.NATEIPs += n
 		inv.NATBasis = fmt.Sprintf("awsx:ec2:Vpc %q natGateways.strategy %s over %d AZs", vpc.Name, strategy, azs)
 	}
+	// A declared public NAT gateway holds one declared EIP (its allocationId); the others stand alone.
+	eips := len(s.ByType("aws:ec2/eip:Eip"))
 	if nats := s.ByType("aws:ec2/natGateway:NatGateway"); len(nats) > 0 {
+		held := 0
+		for _, nat := range nats {
+			if nat.Str("connectivityType") != "private" {
+				held++
+			}
+		}
+		held = min(held, eips)
 		inv.NATGateways += len(nats)
+		inv.NATEIPs += held
+		eips -= held
 		inv.NATBasis = strings.TrimPrefix(inv.NATBasis+fmt.Sprintf("; %d aws:ec2/natGateway:NatGateway", len(nats)), "; ")
 	}
-	inv.ElasticIPs = len(s.ByType("aws:ec2/eip:Eip"))
+	inv.ElasticIPs = eips
 	if inv.AvailabilityZones == 0 {
 		inv.AvailabilityZones = len(s.ByType("aws:ec2/subnet:Subnet")) / 2
 	}

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pulumi/esc"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/encoding"
@@ -190,8 +189,7 @@ func LoadStack(dir, stack string, opts LoadOptions) (*StackConfig, []Warning, er
 
 	// The CLI's own merge and validation: defaults, namespaced values, types,
 	// missing keys, "must be encrypted as it's secret".
-	if err := workspace.ValidateStackConfigAndApplyProjectConfig(
-		context.Background(), stackName, proj, esc.Value{}, cfg, config.NopEncrypter, dec); err != nil {
+	if err := applyProjectConfig(stackName, proj, cfg, dec); err != nil {
 		return nil, warnings, fmt.Errorf("validating stack config: %w", err)
 	}
 

@@ -189,6 +189,14 @@ var builtinResources = map[string]ResourceMockFunc{
 		}
 		return nil
 	},
+	"aws:ec2/vpc:Vpc":                                     mockEC2ID("vpc"),
+	"aws:ec2/subnet:Subnet":                               mockEC2ID("subnet"),
+	"aws:ec2/routeTable:RouteTable":                       mockEC2ID("rtb"),
+	"aws:ec2/internetGateway:InternetGateway":             mockEC2ID("igw"),
+	"aws:ec2/natGateway:NatGateway":                       mockEC2ID("nat"),
+	"aws:ec2/eip:Eip":                                     mockEC2ID("eipalloc"),
+	"aws:ec2/routeTableAssociation:RouteTableAssociation": mockEC2ID("rtbassoc"),
+	"aws:ec2/vpcEndpoint:VpcEndpoint":                     mockEC2ID("vpce"),
 	"awsx:ec2:Vpc": func(r *MockResource) error {
 		subnets := func(kind string) []interface{} {
 			return []interface{}{"subnet-" + r.Hex(17, kind, "a"), "subnet-" + r.Hex(17, kind, "b")}
@@ -466,6 +474,16 @@ func mockTaskDefinition(r *MockResource) error {
 	r.Set("arnWithoutRevision", base)
 	r.Set("revision", 1.0)
 	return nil
+}
+
+// mockEC2ID gives an EC2 resource an id in AWS's form, <prefix>-<17 hex digits>, so wiring reads
+// as it would in AWS (a subnet id where a subnet id belongs).
+func mockEC2ID(prefix string) ResourceMockFunc {
+	return func(r *MockResource) error {
+		r.ID = prefix + "-" + r.Hex(17)
+		r.Set("id", r.ID)
+		return nil
+	}
 }
 
 func mockLogGroup(r *MockResource) error {

@@ -162,6 +162,9 @@ func (m *monitor) describe(args pulumi.MockResourceArgs) (recorded, resource.Pro
 		r.ReplaceOnChanges = sortedCopy(rpc.GetReplaceOnChanges())
 		r.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
 		r.DeletedWith = nameFromURN(rpc.GetDeletedWith())
+		if ct := rpc.GetCustomTimeouts(); ct != nil && (ct.GetCreate() != "" || ct.GetUpdate() != "" || ct.GetDelete() != "") {
+			r.CustomTimeouts = &CustomTimeouts{Create: ct.GetCreate(), Update: ct.GetUpdate(), Delete: ct.GetDelete()}
+		}
 		for pkg, ref := range rpc.GetProviders() {
 			if r.Providers == nil {
 				r.Providers = map[string]string{}

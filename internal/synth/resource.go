@@ -46,10 +46,19 @@ type Resource struct {
 	IgnoreChanges       []string `json:"ignoreChanges,omitempty"`
 	ReplaceOnChanges    []string `json:"replaceOnChanges,omitempty"`
 	DeletedWith         string   `json:"deletedWith,omitempty"`
+	// CustomTimeouts are the resource's create/update/delete timeouts, if set.
+	CustomTimeouts *CustomTimeouts `json:"customTimeouts,omitempty"`
 	// Import is the id of an existing resource to adopt.
 	Import string `json:"import,omitempty"`
 	// Read is the id of an existing resource that is only read (Get*).
 	Read string `json:"read,omitempty"`
+}
+
+// CustomTimeouts are pulumi.Timeouts as registered (Go duration strings such as "90m").
+type CustomTimeouts struct {
+	Create string `json:"create,omitempty"`
+	Update string `json:"update,omitempty"`
+	Delete string `json:"delete,omitempty"`
 }
 
 // Input returns the input at a path such as "bucket", "healthCheck.path" or

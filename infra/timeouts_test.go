@@ -1,0 +1,62 @@
+package infra
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
+)
+
+// A push in flight when a deployment or scale-in starts completes, and `pulumi up` waits for the
+// drain instead of timing out. ECS deregisters a task from its target group and stops it only
+// once the target has drained or the deregistration delay has passed
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/load-balancer-connection-draining.html);
+// the delay's AWS maximum is 3,600 s and Fargate's stopTimeout maximum is 120 s
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html).
+func TestTimeoutsCoverTheLongestPush(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		tg := r.one(t, tTargetGroup, "registry")
+		delay, _ := tg.Input("deregistrationDelay")
+		d, _ := delay.(float64)
+		if d > albMaxDeregistrationDelaySeconds {
+			t.Errorf("deregistration delay %v s exceeds the ALB maximum %d", d, albMaxDeregistrationDelaySeconds)
+		}
+		if d < measuredLayerPushSeconds || d < IdleTimeoutSeconds {
+			t.Errorf("deregistration delay %v s: a 100 GB layer takes %.0f s at the measured %.0f MiB/s per layer, and the final PUT may be silent for %d s", d, measuredLayerPushSeconds, measuredLayerPushMiBps, IdleTimeoutSeconds)
+		}
+		stop, _ := r.containers(t)[0]["stopTimeout"].(float64)
+		drain, _ := time.ParseDuration(registryconfig.DrainTimeout)
+		if stop > 120 || time.Duration(stop)*time.Second <= drain {
+			t.Errorf("stopTimeout %v s: at most Fargate's 120 s, and longer than the registry's drain timeout %s", stop, drain)
+		}
+		svc := r.one(t, tService, "registry")
+		if svc.CustomTimeouts == nil {
+			t.Fatal("the service has no custom timeouts; the provider's 20 minutes end while old tasks still drain")
+		}
+		update, err := time.ParseDuration(svc.CustomTimeouts.Update)
+		need := time.Duration(d+stop+healthCheckGracePeriodSeconds) * time.Second
+		if err != nil || update < need {
+			t.Errorf("service update timeout %q, want at least %s (drain %v s + stop %v s + health grace)", svc.CustomTimeouts.Update, need, d, stop)
+		}
+		del, err := time.ParseDuration(svc.CustomTimeouts.Delete)
+		if err != nil || del < time.Duration(d+stop)*time.Second {
+			t.Errorf("service delete timeout %q, want at least the drain and stop", svc.CustomTimeouts.Delete)
+		}
+		// The deploy job and its role session must outlast the wait.
+		wf, err := os.ReadFile(filepath.Join("..", ".github", "workflows", "deploy.yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile(`(?s)deploy:\n.*?timeout-minutes: (\d+)`).FindSubmatch(wf)
+		if m == nil {
+			t.Fatal("no timeout-minutes on the deploy job")
+		}
+		if job, _ := strconv.Atoi(string(m[1])); time.Duration(job)*time.Minute < update+20*time.Minute {
+			t.Errorf("the deploy job times out after %d min, before the service update timeout %s plus a build", job, update)
+		}
+	})
+}
