@@ -304,7 +304,7 @@ func EstimateOf(inv Inventory, a Assumptions) Estimate {
 		add("alarms", "CloudWatch alarms (target tracking)", PriceAlarm, float64(inv.TargetTrackingPolicies*alarmsPerTargetTrackingPolicy), "%d target-tracking policies × %d alarms each", inv.TargetTrackingPolicies, alarmsPerTargetTrackingPolicy)
 	}
 	if inv.MetricAlarms > 0 {
-		add("metric-alarms", "CloudWatch alarms (declared)", PriceAlarm, float64(inv.MetricAlarms), "%d alarm(s)", inv.MetricAlarms)
+		add("metric-alarms", "CloudWatch alarms (declared)", PriceAlarm, float64(inv.MetricAlarms), "%d metric(s) read by the stack's alarms", inv.MetricAlarms)
 	}
 
 	// S3: image data, noncurrent versions, access logs, requests.

@@ -39,7 +39,8 @@ type Inventory struct {
 	InsightsClusters []string
 	// TargetTrackingPolicies each make Application Auto Scaling create two CloudWatch alarms.
 	TargetTrackingPolicies int
-	// MetricAlarms are the CloudWatch alarms the stack declares itself.
+	// MetricAlarms counts the metrics the stack's own CloudWatch alarms read: AWS bills a
+	// standard alarm per metric, so a metric-math alarm over three metrics costs three.
 	MetricAlarms int
 	Repositories []Repository
 	Buckets      []Bucket
@@ -228,7 +229,6 @@ var freeTypes = map[string]string{
 	"aws:ec2/route:Route":                                                                        "free",
 	"aws:ec2/routeTableAssociation:RouteTableAssociation":                                        "free",
 	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":                                          "free",
-	"aws:cloudwatch/metricAlarm:MetricAlarm":                                                     "not priced yet: $0.10 a month per metric an alarm reads (the 5xx-rate and task alarms read 3 and 2), about $0.80 in all",
 	"aws:cloudwatch/dashboard:Dashboard":                                                         "not priced yet: $3 a month, free for the first three dashboards of an account",
 	"aws:kms/key:Key":                                                                            "not priced yet: $1 a month per key; alarm notifications use a few requests",
 	"aws:sns/topic:Topic":                                                                        "free; alarm notifications are within SNS's free e-mail tier",
@@ -287,7 +287,15 @@ func FromSynth(s *Synth) Inventory {
 			inv.TargetTrackingPolicies++
 		}
 	}
-	inv.MetricAlarms = len(s.ByType(metricAlarmType))
+	for _, r := range s.ByType(metricAlarmType) {
+		metrics := 0
+		for _, q := range r.List("metricQueries") {
+			if m, ok := q.(map[string]interface{}); ok && m["metric"] != nil {
+				metrics++
+			}
+		}
+		inv.MetricAlarms += max(metrics, 1)
+	}
 	inv.repositories(s)
 	inv.buckets(s)
 	for _, r := range s.Resources {
