@@ -117,7 +117,7 @@ func TestDockerfile(t *testing.T) {
 			goBuild = instr
 		}
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "GOOS=$TARGETOS", "GOARCH=$TARGETARCH", "./image/entrypoint"} {
+	for _, want := range []string{"CGO_ENABLED=0", "GOOS=$TARGETOS", "GOARCH=$TARGETARCH", "./image/entrypoint", "./image/devregistry"} {
 		if !strings.Contains(goBuild, want) {
 			t.Errorf("the build stage's go build %q lacks %s", goBuild, want)
 		}
@@ -126,6 +126,7 @@ func TestDockerfile(t *testing.T) {
 	final := stages[len(stages)-1]
 	var user, entrypoint, expose, volume string
 	var copyChown []string
+	registryFromSource := false
 	for _, instr := range final {
 		word, rest, _ := strings.Cut(instr, " ")
 		switch word {
@@ -140,6 +141,11 @@ func TestDockerfile(t *testing.T) {
 		case "VOLUME":
 			volume = rest
 		case "COPY":
+			// The release's /bin/registry is replaced by the one built here
+			// (with s3-concurrent), the code the tests run.
+			if f := strings.Fields(rest); len(f) == 3 && f[0] == "--from=build" && f[1] == "/out/devregistry" && f[2] == "/bin/registry" {
+				registryFromSource = true
+			}
 			if m := regexp.MustCompile(`--chown=(\S+)`).FindStringSubmatch(rest); m != nil {
 				copyChown = append(copyChown, m[1])
 			}
@@ -168,7 +174,10 @@ func TestDockerfile(t *testing.T) {
 	}
 	binary, _ := registryconfig.Lookup(registryconfig.EnvBinary)
 	if binary.Default != "/bin/registry" {
-		t.Errorf("the entrypoint execs %s by default; the official image's registry is /bin/registry", binary.Default)
+		t.Errorf("the entrypoint execs %s by default; the image's registry is /bin/registry", binary.Default)
+	}
+	if !registryFromSource {
+		t.Error("the final stage does not COPY --from=build /out/devregistry /bin/registry: the image would run the release's registry, which has no s3-concurrent driver")
 	}
 }
 
@@ -190,10 +199,12 @@ func TestBuildContextIsExactlyWhatTheDockerfileCopies(t *testing.T) {
 			t.Errorf("the Dockerfile copies %s, which .dockerignore leaves out of the context", src)
 		}
 	}
+	// The entrypoint's packages and the registry's (built from source with the
+	// s3-concurrent driver).
+	built := []string{"image/entrypoint/", "image/registryconfig/", "image/relay/", "image/devregistry/", "image/registrymain/", "image/s3concurrent/"}
 	for _, f := range c.Files {
-		if strings.HasPrefix(f.Rel, "image/") && !strings.HasPrefix(f.Rel, "image/entrypoint/") && !strings.HasPrefix(f.Rel, "image/registryconfig/") &&
-			!strings.HasPrefix(f.Rel, "image/relay/") {
-			t.Errorf("%s is in the build context; only the entrypoint's packages are built into the image", f.Rel)
+		if strings.HasPrefix(f.Rel, "image/") && !slices.ContainsFunc(built, func(p string) bool { return strings.HasPrefix(f.Rel, p) }) {
+			t.Errorf("%s is in the build context; only the entrypoint's and the registry's packages are built into the image", f.Rel)
 		}
 		if strings.HasSuffix(f.Rel, "_test.go") || strings.Contains(f.Rel, "/testdata/") {
 			t.Errorf("%s is in the build context; tests and their data are not part of the image", f.Rel)
@@ -212,7 +223,7 @@ func goTool() string {
 
 // The build stage's cross-compilation yields a static ARM64 binary on any build
 // machine, from nothing but the Docker build context (as .dockerignore leaves it).
-func TestEntrypointCrossCompilesToStaticARM64(t *testing.T) {
+func TestBinariesCrossCompileToStaticARM64(t *testing.T) {
 	t.Parallel()
 	context := t.TempDir()
 	c, err := buildcontext.Load("..", "Dockerfile")
@@ -222,24 +233,26 @@ func TestEntrypointCrossCompilesToStaticARM64(t *testing.T) {
 	for _, f := range c.Files {
 		copyFile(t, filepath.Join("..", filepath.FromSlash(f.Rel)), filepath.Join(context, filepath.FromSlash(f.Rel)))
 	}
-	out := filepath.Join(t.TempDir(), "entrypoint")
-	cmd := exec.Command(goTool(), "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./image/entrypoint")
+	outDir := t.TempDir()
+	cmd := exec.Command(goTool(), "build", "-trimpath", "-ldflags=-s -w", "-o", outDir+"/", "./image/entrypoint", "./image/devregistry")
 	cmd.Dir = context
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("cross-compiling the entrypoint: %v\n%s", err, b)
+		t.Fatalf("cross-compiling the entrypoint and the registry from the build context: %v\n%s", err, b)
 	}
-	f, err := elf.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if f.Machine != elf.EM_AARCH64 {
-		t.Errorf("machine %v, want AArch64", f.Machine)
-	}
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
-			t.Errorf("the entrypoint is dynamically linked (%v); the registry image has no matching loader guarantee", p.Type)
+	for _, name := range []string{"entrypoint", "devregistry"} {
+		f, err := elf.Open(filepath.Join(outDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if f.Machine != elf.EM_AARCH64 {
+			t.Errorf("%s: machine %v, want AArch64", name, f.Machine)
+		}
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+				t.Errorf("%s is dynamically linked (%v); the registry image has no matching loader guarantee", name, p.Type)
+			}
 		}
 	}
 }

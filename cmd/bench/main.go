@@ -7,7 +7,7 @@
 // Synapse's token service and event listener all run on this machine.
 //
 //	go run ./cmd/bench -write docs/performance.md   # make bench
-//	go run ./cmd/bench -short                       # a quick check, under a minute
+//	go run ./cmd/bench -short                       # a quick check (minutes under the S3 model)
 package main
 
 import (

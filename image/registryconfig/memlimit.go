@@ -9,9 +9,8 @@ import (
 )
 
 // GoMemLimitPercent is the share of the container's memory limit the registry's Go runtime
-// is told to stay under (GOMEMLIMIT). Each upload in flight holds up to four chunk sizes for
-// an instant (the driver's buffer growing past a part keeps the old and the new array) and two
-// after (image/README.md); without a limit Go lets garbage grow the heap to twice what is live, so a task near its
+// is told to stay under (GOMEMLIMIT). Each upload in flight holds up to S3PartsInFlight + 1
+// chunk sizes (image/README.md); without a limit Go lets garbage grow the heap to twice what is live, so a task near its
 // limit would be killed for memory the collector could have freed. The rest covers what Go
 // does not count (the binary, thread stacks) and the log redactor.
 const GoMemLimitPercent = 90

@@ -416,7 +416,8 @@ func TestRegistryConfigurationForS3(t *testing.T) {
 		t.Errorf("auth.token.signingalgorithms = %v, want [ES256] only", tok["signingalgorithms"])
 	}
 
-	if cfg.Storage.Type() != "s3" {
+	// The registry built from source registers s3-concurrent (image/s3concurrent).
+	if cfg.Storage.Type() != "s3-concurrent" {
 		t.Fatalf("storage type %q", cfg.Storage.Type())
 	}
 	s3 := cfg.Storage.Parameters()
@@ -428,6 +429,7 @@ func TestRegistryConfigurationForS3(t *testing.T) {
 		"chunksize": registryconfig.S3ChunkSize, "multipartcopychunksize": registryconfig.S3MultipartCopyChunkSize,
 		"multipartcopymaxconcurrency": registryconfig.S3MultipartCopyMaxConcurrency,
 		"multipartcopythresholdsize":  registryconfig.S3MultipartCopyThresholdSize,
+		"partsinflight":               registryconfig.S3PartsInFlight,
 	} {
 		if s3[k] != want {
 			t.Errorf("storage.s3.%s = %#v, want %#v", k, s3[k], want)

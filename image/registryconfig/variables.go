@@ -131,7 +131,7 @@ var variables = []Variable{
 	{Name: EnvScratchDir, Default: "/tmp/registry",
 		Description: "Writable directory for the generated TLS key and certificate, configuration, certificate bundle and JWKS (directory 0700, files 0600); the only path the task writes."},
 	{Name: EnvBinary, Default: "/bin/registry",
-		Description: "Registry binary to exec (the official image's)."},
+		Description: "Registry binary to exec (the one this image builds, over the release's)."},
 	// The registry's configuration takes exactly these four levels (distribution
 	// v3.1.1 configuration.Loglevel.UnmarshalYAML: "invalid loglevel trace").
 	{Name: EnvLogLevel, Default: "info", Values: []string{"error", "warn", "info", "debug"},

@@ -7,6 +7,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -45,6 +46,10 @@ type Results struct {
 	ChunkSize  int64
 	Pull       map[int]*PullResult // by number of concurrent pullers
 	Push       map[int]*PushResult // by number of concurrent pushers
+	// Single is one client pushing one SingleLayer-sized layer; Verify the
+	// one VerifyLayer-sized push checked by digest (nil when skipped).
+	Single *PushResult
+	Verify *VerifyResult
 	// Notify holds the notification counts with the deployed filter
 	// ("synapse") and with every event sent ("all").
 	Notify map[string]*NotifyResult
@@ -131,7 +136,7 @@ func (b *bench) run() *Results {
 	res.ImageBytes = b.bytes
 
 	b.sy = registrytest.StartSynapse(b.t)
-	b.s3 = registrytest.StartS3With(b.t, registrytest.S3Options{TLS: b.cfg.S3TLS})
+	b.s3 = registrytest.StartS3With(b.t, registrytest.S3Options{TLS: b.cfg.S3TLS, Model: b.cfg.S3Model()})
 	b.s3api = b.s3Client()
 	redirect := b.startRegistry(registrytest.Options{})
 	stream := b.startRegistry(registrytest.Options{DisableRedirect: true})
@@ -142,6 +147,13 @@ func (b *bench) run() *Results {
 	}
 	for _, c := range b.cfg.PushConcurrency {
 		res.Push[c] = b.pushPhase(c)
+	}
+	if b.cfg.SingleLayer > 0 {
+		res.Single = b.singlePhase()
+	}
+	if b.cfg.VerifyLayer > 0 {
+		b.deleteBlobs()
+		res.Verify = b.verifyPhase()
 	}
 	all := b.startRegistry(registrytest.Options{NotifyAll: true})
 	res.Notify["synapse"] = b.notifyPhase("synapse", redirect)
@@ -171,7 +183,7 @@ func (b *bench) limitMemory(total int64) {
 	// uploads' part buffers, plus a tenth for garbage (see SetGCPercent), and
 	// the registry holds a few GiB: 13.5 GiB at the defaults, measured.
 	pushers := slices.Max(b.cfg.PushConcurrency)
-	need := int64(pushers)*b.cfg.Size*14/10 + 3*GiB
+	need := max(int64(pushers)*b.cfg.Size*14/10, b.cfg.VerifyLayer*12/10, b.cfg.SingleLayer*2) + 3*GiB
 	advice := fmt.Sprintf("-size %s with %d concurrent pushers needs about %s of memory; this machine has %s",
 		FormatSize(b.cfg.Size), pushers, FormatSize(need), FormatSize(total))
 	switch {
@@ -226,6 +238,18 @@ func (b *bench) makeImage() {
 	b.bytes = size * int64(b.cfg.Layers)
 	b.logf("image: %d layers of %s (%s), config %s", b.cfg.Layers, FormatSize(size), FormatSize(b.bytes), cd)
 }
+
+// timedBytes measures f, which moves n bytes, as timed does one client.
+func (b *bench) timedBytes(n int64, reg *registrytest.Registry, f func() error) Sample {
+	saved := b.bytes
+	b.bytes = n
+	defer func() { b.bytes = saved }()
+	return b.timed(1, reg, func(int) error { return f() })
+}
+
+func bytesReader(p []byte) io.Reader { return bytes.NewReader(p) }
+
+func teeWriter(r io.Reader, w io.Writer) io.Reader { return io.TeeReader(r, w) }
 
 // timed runs f(0..c-1) at once and measures the wall time and, if reg is
 // set, the registry's CPU time.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/s3"
+	"github.com/aws/aws-sdk-go/service/s3/s3manager"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -95,40 +96,101 @@ func (b *bench) pullRegistry(reg *registrytest.Registry, repo string) error {
 }
 
 // pullDirect fetches the same blobs (config, then the layers, Jobs at a time)
-// straight from the S3 stand-in with plain GETs, verifying each digest like
-// the registry client does.
+// straight from the S3 stand-in, as a good S3 client does: each layer in
+// ranged GETs, S3Parts at once (AWS's byte-range fetches), its digest
+// verified in order like the registry client does.
 func (b *bench) pullDirect() error {
 	tr := clientTransport(registrytest.Transport(b.s3.Certificate))
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	get := func(d v1.Hash) error {
-		resp, err := client.Get(b.s3.ObjectURL(blobKey(d)))
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: %s", blobKey(d), resp.Status)
-		}
-		h := sha256.New()
-		if _, err := drain(io.TeeReader(resp.Body, h)); err != nil {
-			return err
-		}
-		if got := fmt.Sprintf("%x", h.Sum(nil)); got != d.Hex {
-			return fmt.Errorf("GET %s: content has digest %s", blobKey(d), got)
-		}
-		return nil
-	}
-	if err := get(b.blobs[0]); err != nil {
+	if err := b.getRanged(client, b.blobs[0], int64(len(b.config))); err != nil {
 		return err
 	}
-	return forEach(len(b.blobs)-1, b.cfg.Jobs, func(i int) error { return get(b.blobs[i+1]) })
+	return forEach(len(b.layers), b.cfg.Jobs, func(i int) error {
+		size, _ := b.layers[i].Size()
+		return b.getRanged(client, b.blobs[i+1], size)
+	})
+}
+
+// RangeSize is the direct pulls' byte range: AWS suggests 8 or 16 MiB.
+const RangeSize = 16 * MiB
+
+var rangeBuffers = sync.Pool{New: func() any { b := make([]byte, RangeSize); return &b }}
+
+// getRanged GETs blob d (size bytes) in RangeSize ranges, S3Parts in flight,
+// and checks the digest of the ranges in order; at most S3Parts ranges are
+// held at once.
+func (b *bench) getRanged(client *http.Client, d v1.Hash, size int64) error {
+	n := int((size + RangeSize - 1) / RangeSize)
+	type result struct {
+		buf *[]byte
+		n   int
+		err error
+	}
+	results := make([]chan result, n)
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	slots := make(chan struct{}, b.cfg.S3Parts)
+	go func() {
+		for i := range n {
+			slots <- struct{}{}
+			go func() {
+				first := int64(i) * RangeSize
+				last := min(first+RangeSize, size) - 1
+				buf := rangeBuffers.Get().(*[]byte)
+				k, err := getRange(client, b.s3.ObjectURL(blobKey(d)), first, last, (*buf)[:last-first+1])
+				results[i] <- result{buf, k, err}
+			}()
+		}
+	}()
+	h := sha256.New()
+	var errs []error
+	for i := range n {
+		r := <-results[i]
+		if r.err != nil {
+			errs = append(errs, r.err)
+		} else {
+			h.Write((*r.buf)[:r.n])
+		}
+		rangeBuffers.Put(r.buf)
+		<-slots
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if got := fmt.Sprintf("%x", h.Sum(nil)); got != d.Hex {
+		return fmt.Errorf("GET %s: content has digest %s", blobKey(d), got)
+	}
+	return nil
+}
+
+// getRange reads bytes first..last of url into buf (len last-first+1).
+func getRange(client *http.Client, url string, first, last int64, buf []byte) (int, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", first, last))
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent && resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s bytes %d-%d: %s", url, first, last, resp.Status)
+	}
+	k, err := io.ReadFull(resp.Body, buf)
+	if err != nil {
+		return k, fmt.Errorf("GET %s bytes %d-%d: %w", url, first, last, err)
+	}
+	return k, nil
 }
 
 // pushDirect uploads the config and every layer (Jobs at a time) under
-// prefix with S3 multipart uploads of the registry's part size, parts one
-// after the other, as the registry's S3 driver writes them; it returns the
-// keys written.
+// prefix as a good S3 client does: multipart uploads in the registry's part
+// size with S3Parts parts in flight (the AWS SDK's upload manager); it
+// returns the keys written.
 func (b *bench) pushDirect(prefix string) ([]string, error) {
 	keys := make([]string, len(b.blobs))
 	for i, d := range b.blobs {
@@ -148,42 +210,15 @@ func (b *bench) pushDirect(prefix string) ([]string, error) {
 	return keys, err
 }
 
-// partBuffers recycles the direct uploads' part buffers.
-var partBuffers = sync.Pool{New: func() any { b := make([]byte, registryconfig.S3ChunkSize); return &b }}
-
 func (b *bench) uploadDirect(key string, r io.Reader) error {
-	bucket := aws.String(b.s3.Bucket)
-	created, err := b.s3api.CreateMultipartUpload(&s3.CreateMultipartUploadInput{
-		Bucket: bucket, Key: aws.String(key), ServerSideEncryption: aws.String(s3.ServerSideEncryptionAes256),
+	up := s3manager.NewUploaderWithClient(b.s3api, func(u *s3manager.Uploader) {
+		u.PartSize = registryconfig.S3ChunkSize
+		u.Concurrency = b.cfg.S3Parts
+		u.LeavePartsOnError = false
 	})
-	if err != nil {
-		return err
-	}
-	buf := partBuffers.Get().(*[]byte)
-	defer partBuffers.Put(buf)
-	var parts []*s3.CompletedPart
-	for n := int64(1); ; n++ {
-		k, rerr := io.ReadFull(r, *buf)
-		if k > 0 {
-			out, err := b.s3api.UploadPart(&s3.UploadPartInput{
-				Bucket: bucket, Key: aws.String(key), UploadId: created.UploadId, PartNumber: aws.Int64(n),
-				Body: bytes.NewReader((*buf)[:k]),
-			})
-			if err != nil {
-				return err
-			}
-			parts = append(parts, &s3.CompletedPart{ETag: out.ETag, PartNumber: aws.Int64(n)})
-		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			break
-		}
-		if rerr != nil {
-			return rerr
-		}
-	}
-	_, err = b.s3api.CompleteMultipartUpload(&s3.CompleteMultipartUploadInput{
-		Bucket: bucket, Key: aws.String(key), UploadId: created.UploadId,
-		MultipartUpload: &s3.CompletedMultipartUpload{Parts: parts},
+	_, err := up.Upload(&s3manager.UploadInput{
+		Bucket: aws.String(b.s3.Bucket), Key: aws.String(key), Body: r,
+		ServerSideEncryption: aws.String(s3.ServerSideEncryptionAes256),
 	})
 	return err
 }

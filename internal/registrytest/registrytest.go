@@ -6,7 +6,7 @@
 // Each registry instance is a child process: the entrypoint (the same
 // registryconfig.Main as image/entrypoint) reads the SYNAPSE_REGISTRY_*
 // variables, writes its files and execs the registry (distribution v3 at the
-// go.mod version, through internal/registrymain) with `serve config.yml`. Both
+// go.mod version, through image/registrymain) with `serve config.yml`. Both
 // roles are played by the test binary itself, so nothing has to be built first:
 // a package that uses StartRegistry must call Main from its TestMain (or
 // RunChildIfRequested first thing in main).
@@ -38,8 +38,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registrymain"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/relay"
-	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/registrymain"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/sqstest"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synapsestub"
 )

@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -40,6 +41,7 @@ type S3 struct {
 	CertificateFile string
 
 	store    *store
+	latency  time.Duration
 	faker    http.Handler
 	server   *http.Server
 	failing  atomic.Bool
@@ -65,6 +67,9 @@ type S3Options struct {
 	// for localhost. Registries started with this S3 trust it (SSL_CERT_FILE),
 	// and their Transport does too.
 	TLS bool
+	// Model caps each connection's throughput and delays each request, as
+	// S3 behaves over a network (S3Model); the zero value is loopback.
+	Model S3Model
 }
 
 // StartS3 starts a plain-HTTP server with the given bucket (Bucket if
@@ -85,8 +90,9 @@ func StartS3With(t TB, opts S3Options) *S3 {
 		t.Fatal(err)
 	}
 	s := &S3{
-		Bucket: opts.Bucket,
-		store:  st,
+		Bucket:  opts.Bucket,
+		store:   st,
+		latency: opts.Model.Latency,
 		// Content-MD5 is not verified: S3 does that on its own CPU, the
 		// stand-in would do it on the benchmark's.
 		faker: gofakes3.New(st, gofakes3.WithIntegrityCheck(false)).Server(),
@@ -95,6 +101,7 @@ func StartS3With(t TB, opts S3Options) *S3 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln = pacedListener{Listener: ln, rate: opts.Model.ConnRate}
 	scheme := "http"
 	if opts.TLS {
 		certPEM, keyPEM, cert, err := registryconfig.GenerateTLS([]string{"localhost", "127.0.0.1", "::1"}, time.Now())
@@ -142,9 +149,16 @@ func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "fake S3 is failing on purpose", rec.Status)
 		return
 	}
+	if s.latency > 0 {
+		time.Sleep(s.latency)
+	}
 	q := r.URL.Query()
 	if r.Method == http.MethodPut && q.Get("uploadId") != "" && q.Get("partNumber") != "" && r.Header.Get("X-Amz-Copy-Source") != "" {
 		s.uploadPartCopy(w, r)
+		return
+	}
+	if r.Method == http.MethodPut && q.Get("uploadId") != "" && q.Get("partNumber") != "" && r.ContentLength == 0 {
+		s.uploadEmptyPart(w, r)
 		return
 	}
 	s.faker.ServeHTTP(w, r)
@@ -181,18 +195,33 @@ func (s *S3) uploadPartCopy(w http.ResponseWriter, r *http.Request) {
 	}
 	etag, modified, err := s.store.CopyPart(bucket, key, gofakes3.UploadID(q.Get("uploadId")), part, srcBucket, srcKey, rng)
 	if err != nil {
-		var e gofakes3.Error
-		code := gofakes3.ErrInternal
-		if errors.As(err, &e) {
-			code = e.ErrorCode()
-		}
-		writeS3Error(w, code, err.Error())
+		writeStoreError(w, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, xml.Header)
 	_ = xml.NewEncoder(w).Encode(copyPartResult{ETag: etag, LastModified: gofakes3.NewContentTime(modified)})
+}
+
+// uploadEmptyPart serves an UploadPart of 0 bytes, which gofakes3 refuses
+// and S3 accepts (it sets no minimum for the last part): the s3-aws driver
+// and ours complete an empty blob's upload with one.
+func (s *S3) uploadEmptyPart(w http.ResponseWriter, r *http.Request) {
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	q := r.URL.Query()
+	part, err := strconv.Atoi(q.Get("partNumber"))
+	if err != nil || part < 1 || part > gofakes3.MaxUploadPartNumber {
+		writeS3Error(w, gofakes3.ErrInvalidPart, "partNumber is not between 1 and 10000")
+		return
+	}
+	etag, err := s.store.UploadPart(bucket, key, gofakes3.UploadID(q.Get("uploadId")), part, 0, strings.NewReader(""))
+	if err != nil {
+		writeStoreError(w, err)
+		return
+	}
+	w.Header().Set("ETag", etag)
+	w.WriteHeader(http.StatusOK)
 }
 
 // parseCopySource splits x-amz-copy-source ("bucket/key", optionally with a
@@ -223,6 +252,17 @@ func parseCopySourceRange(v string) (*gofakes3.ObjectRangeRequest, error) {
 		return nil, fmt.Errorf("x-amz-copy-source-range %q is not bytes=first-last", v)
 	}
 	return &gofakes3.ObjectRangeRequest{Start: start, End: end}, nil
+}
+
+// writeStoreError answers with the store's S3 error code (InternalError if
+// it has none).
+func writeStoreError(w http.ResponseWriter, err error) {
+	var e gofakes3.Error
+	code := gofakes3.ErrInternal
+	if errors.As(err, &e) {
+		code = e.ErrorCode()
+	}
+	writeS3Error(w, code, err.Error())
 }
 
 func writeS3Error(w http.ResponseWriter, code gofakes3.ErrorCode, msg string) {
@@ -275,4 +315,14 @@ func (s *S3) Objects(t TB) []S3Object {
 		objects = append(objects, S3Object{Key: c.Key, Size: c.Size})
 	}
 	return objects
+}
+
+// ObjectReader reads an object's bytes straight from the store, past the S3
+// model (a check of what is stored, not a transfer).
+func (s *S3) ObjectReader(key string) (io.ReadCloser, error) {
+	o, err := s.store.GetObject(s.Bucket, key, nil)
+	if err != nil {
+		return nil, err
+	}
+	return o.Contents, nil
 }

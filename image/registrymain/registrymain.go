@@ -1,7 +1,8 @@
 // Package registrymain runs the registry (distribution v3, the module version
-// in go.mod, which a test keeps equal to the image's registry release) with the
-// storage drivers and the access controller this image uses. Tests and `make
-// local` use it where the official image runs /bin/registry.
+// in go.mod) with the storage drivers and the access controller this image
+// uses: s3-concurrent (image/s3concurrent, what the image configures), s3-aws
+// and filesystem. The image's /bin/registry (image/devregistry), `make
+// local` and the tests all run it.
 package registrymain
 
 import (
@@ -11,6 +12,8 @@ import (
 	_ "github.com/distribution/distribution/v3/registry/auth/token"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/s3-aws"
+
+	_ "github.com/Sage-Bionetworks/synapse-docker-registry/image/s3concurrent"
 )
 
 // Main runs the registry command line (e.g. "serve", "/path/config.yml") and
