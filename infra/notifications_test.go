@@ -112,6 +112,17 @@ func TestNotificationQueues(t *testing.T) {
 			t.Errorf("no alarm on any dead letter: %v", alarms)
 		}
 		age := alarms["ApproximateAgeOfOldestMessage "+"notifications"]
+		// Both notify the stack's alarm topic (monitoring.go), as every alarm of the stack does.
+		topic := r.one(t, tMetricAlarm, "no-healthy-targets").Inputs["alarmActions"]
+		for name, a := range map[string]map[string]any{"dead letters": dead, "delay": age} {
+			if a == nil {
+				continue
+			}
+			actions := stringList(a["alarmActions"])
+			if len(actions) != 1 || !strings.Contains(actions[0], ":sns:") || !slices.Equal(actions, stringList(topic)) {
+				t.Errorf("the %s alarm notifies %v, want the stack's alarm topic %v", name, actions, topic)
+			}
+		}
 		if th, _ := age["threshold"].(float64); age == nil || th <= 0 || th > 600 || age["comparisonOperator"] != "GreaterThanThreshold" {
 			t.Errorf("no alarm on notifications delayed for more than a few minutes: %v", alarms)
 		}

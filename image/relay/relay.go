@@ -196,10 +196,10 @@ func (r *Relay) Enqueue(ctx context.Context, events []json.RawMessage) error {
 func (r *Relay) Consume(ctx context.Context) {
 	for ctx.Err() == nil {
 		out, err := r.sqs.ReceiveMessageWithContext(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl:            aws.String(r.cfg.QueueURL),
-			MaxNumberOfMessages: aws.Int64(10),
-			WaitTimeSeconds:     aws.Int64(int64(r.WaitTime / time.Second)),
-			AttributeNames:      []*string{aws.String(sqs.MessageSystemAttributeNameApproximateReceiveCount)},
+			QueueUrl:                    aws.String(r.cfg.QueueURL),
+			MaxNumberOfMessages:         aws.Int64(10),
+			WaitTimeSeconds:             aws.Int64(int64(r.WaitTime / time.Second)),
+			MessageSystemAttributeNames: []*string{aws.String(sqs.MessageSystemAttributeNameApproximateReceiveCount)},
 		})
 		if err != nil {
 			if ctx.Err() == nil {
@@ -295,7 +295,7 @@ func (r *Relay) post(ctx context.Context, e []byte) error {
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("Synapse answered %d: %s", resp.StatusCode, bytes.TrimSpace(msg))
+		return fmt.Errorf("synapse answered %d: %s", resp.StatusCode, bytes.TrimSpace(msg))
 	}
 	return nil
 }

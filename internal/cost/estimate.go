@@ -70,7 +70,7 @@ var lineOrder = []string{
 	"alb-hours", "alb-lcu", "nat-hours", "nat-gb", "ipv4",
 	"fargate-vcpu-arm64", "fargate-gb-arm64", "fargate-vcpu-x86_64", "fargate-gb-x86_64", "fargate-storage",
 	"vpce-gateway", "vpce-interface-hours", "vpce-interface-gb",
-	"secrets", "secrets-api", "logs-ingest", "logs-storage", "insights-metrics", "insights-logs", "alarms",
+	"secrets", "secrets-api", "logs-ingest", "logs-storage", "insights-metrics", "insights-logs", "alarms", "metric-alarms",
 	"s3-images", "s3-it-frequent", "s3-it-infrequent", "s3-it-archive-instant", "s3-it-monitoring", "s3-it-transitions", "s3-noncurrent", "s3-access-logs", "s3-tier1", "s3-tier2", "ecr", "dto-s3", "dto-alb",
 }
 
@@ -302,6 +302,9 @@ func EstimateOf(inv Inventory, a Assumptions) Estimate {
 	}
 	if inv.TargetTrackingPolicies > 0 {
 		add("alarms", "CloudWatch alarms (target tracking)", PriceAlarm, float64(inv.TargetTrackingPolicies*alarmsPerTargetTrackingPolicy), "%d target-tracking policies × %d alarms each", inv.TargetTrackingPolicies, alarmsPerTargetTrackingPolicy)
+	}
+	if inv.MetricAlarms > 0 {
+		add("metric-alarms", "CloudWatch alarms (declared)", PriceAlarm, float64(inv.MetricAlarms), "%d metric(s) read by the stack's alarms", inv.MetricAlarms)
 	}
 
 	// S3: image data, noncurrent versions, access logs, requests.

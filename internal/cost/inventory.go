@@ -39,8 +39,11 @@ type Inventory struct {
 	InsightsClusters []string
 	// TargetTrackingPolicies each make Application Auto Scaling create two CloudWatch alarms.
 	TargetTrackingPolicies int
-	Repositories           []Repository
-	Buckets                []Bucket
+	// MetricAlarms counts the metrics the stack's own CloudWatch alarms read: AWS bills a
+	// standard alarm per metric, so a metric-math alarm over three metrics costs three.
+	MetricAlarms int
+	Repositories []Repository
+	Buckets      []Bucket
 
 	// Free counts the declared resources of types with no monthly charge of their own, by type.
 	Free map[string]int
@@ -49,6 +52,8 @@ type Inventory struct {
 	// Notes are caveats found while counting.
 	Notes []string
 }
+
+const metricAlarmType = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 // LoadBalancer is an ELB load balancer.
 type LoadBalancer struct {
@@ -182,21 +187,26 @@ type Tiering struct {
 // cost counted through another resource (a task definition through its service, a lifecycle
 // policy through its repository or bucket, a scaling policy through the alarms it creates).
 var freeTypes = map[string]string{
-	"aws:acm/certificate:Certificate":                                                            "public ACM certificates are free",
-	"aws:acm/certificateValidation:CertificateValidation":                                        "a waiter, no AWS resource",
-	"aws:appautoscaling/target:Target":                                                           "free; its minimum sets the task count",
-	"aws:appautoscaling/policy:Policy":                                                           "free; target tracking alarms are counted",
-	"aws:ec2/securityGroup:SecurityGroup":                                                        "free",
-	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":                                    "free",
-	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":                                  "free",
-	"aws:ecr/lifecyclePolicy:LifecyclePolicy":                                                    "free; its count sizes ECR storage",
-	"aws:ecs/cluster:Cluster":                                                                    "free; Container Insights is counted",
-	"aws:ecs/taskDefinition:TaskDefinition":                                                      "free; counted through its service",
-	"aws:iam/role:Role":                                                                          "free",
-	"aws:iam/rolePolicy:RolePolicy":                                                              "free",
-	"aws:iam/policy:Policy":                                                                      "free",
-	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":                                          "free",
-	"aws:lb/listener:Listener":                                                                   "free; counted through its load balancer",
+	"aws:acm/certificate:Certificate":                           "public ACM certificates are free",
+	"aws:acm/certificateValidation:CertificateValidation":       "a waiter, no AWS resource",
+	"aws:appautoscaling/target:Target":                          "free; its minimum sets the task count",
+	"aws:appautoscaling/policy:Policy":                          "free; target tracking alarms are counted",
+	"aws:ec2/securityGroup:SecurityGroup":                       "free",
+	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":   "free",
+	"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "free",
+	"aws:ecr/lifecyclePolicy:LifecyclePolicy":                   "free; its count sizes ECR storage",
+	"aws:ecs/cluster:Cluster":                                   "free; Container Insights is counted",
+	"aws:ecs/taskDefinition:TaskDefinition":                     "free; counted through its service",
+	"aws:iam/role:Role":                                         "free",
+	"aws:iam/rolePolicy:RolePolicy":                             "free",
+	"aws:iam/policy:Policy":                                     "free",
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":         "free",
+	"aws:lb/listener:Listener":                                  "free; counted through its load balancer",
+	metricAlarmType:                                             "counted as CloudWatch alarms",
+	// SQS bills $0.40 per million requests after the account's first million a month: the relay's
+	// long polls (3 a minute per task, about 130,000 a task-month) and a few requests per push.
+	"aws:sqs/queue:Queue":                                                                        "within SQS's monthly free million requests (about 130,000 long polls per task-month, a few per push); $0.40 per further million",
+	"aws:sqs/redriveAllowPolicy:RedriveAllowPolicy":                                              "free",
 	"aws:lb/listenerRule:ListenerRule":                                                           "free below 10 rules per request",
 	"aws:lb/targetGroup:TargetGroup":                                                             "free",
 	"aws:route53/record:Record":                                                                  "no charge for records; alias queries to an ALB are free, the hosted zone is not this stack's",
@@ -219,12 +229,9 @@ var freeTypes = map[string]string{
 	"aws:ec2/route:Route":                                                                        "free",
 	"aws:ec2/routeTableAssociation:RouteTableAssociation":                                        "free",
 	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":                                          "free",
-	"aws:cloudwatch/metricAlarm:MetricAlarm":                                                     "not priced yet: $0.10 a month per metric an alarm reads (the 5xx-rate and task alarms read 3 and 2), about $0.80 in all",
 	"aws:cloudwatch/dashboard:Dashboard":                                                         "not priced yet: $3 a month, free for the first three dashboards of an account",
 	"aws:kms/key:Key":                                                                            "not priced yet: $1 a month per key; alarm notifications use a few requests",
 	"aws:sns/topic:Topic":                                                                        "free; alarm notifications are within SNS's free e-mail tier",
-	"aws:sqs/queue:Queue":                                                                        "not priced: SQS's first million requests a month are free, and notifications are one message per push",
-	"aws:sqs/redriveAllowPolicy:RedriveAllowPolicy":                                              "free",
 	"aws:sns/topicSubscription:TopicSubscription":                                                "free",
 	"aws:ec2/flowLog:FlowLog":                                                                    "not priced: vended-log ingestion of one record per flow and 10-minute window, megabytes a month at this stack's connection counts",
 }
@@ -279,6 +286,15 @@ func FromSynth(s *Synth) Inventory {
 		if r.Str("policyType") == "TargetTrackingScaling" {
 			inv.TargetTrackingPolicies++
 		}
+	}
+	for _, r := range s.ByType(metricAlarmType) {
+		metrics := 0
+		for _, q := range r.List("metricQueries") {
+			if m, ok := q.(map[string]interface{}); ok && m["metric"] != nil {
+				metrics++
+			}
+		}
+		inv.MetricAlarms += max(metrics, 1)
 	}
 	inv.repositories(s)
 	inv.buckets(s)

@@ -30,7 +30,7 @@ func TestQueueSemantics(t *testing.T) {
 	}
 	receive := func(url string) []*sqs.Message {
 		out, err := c.ReceiveMessage(&sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: aws.Int64(10),
-			AttributeNames: []*string{aws.String("All")}})
+			MessageSystemAttributeNames: []*string{aws.String("All")}})
 		if err != nil {
 			t.Fatal(err)
 		}
