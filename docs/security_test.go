@@ -9,7 +9,7 @@ import (
 )
 
 var (
-	controlRow = regexp.MustCompile("(?m)^\\| ([A-Za-z0-9]+\\.[0-9]+)( \\([a-z]+\\))? \\|(.*)\\|[ \\t]*$")
+	controlRow = regexp.MustCompile(`(?m)^\| ([A-Za-z0-9]+\.[0-9]+)( \([a-z]+\))? \|(.*)\|[ \t]*$`)
 	testName   = regexp.MustCompile("`(Test[A-Za-z0-9_]+)`")
 )
 

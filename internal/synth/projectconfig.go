@@ -67,6 +67,7 @@ func applyProjectConfig(stackName string, proj *workspace.Project, cfg config.Ma
 			continue
 		}
 		if decl.Secret && !stackValue.Secure() {
+			//lint:ignore ST1005 the Pulumi CLI's own wording, kept so messages read the same
 			return fmt.Errorf("Stack '%v' with configuration key '%v' must be encrypted as it's secret", stackName, name)
 		}
 		plain, err := stackValue.Value(dec)
@@ -80,6 +81,7 @@ func applyProjectConfig(stackName string, proj *workspace.Project, cfg config.Ma
 			}
 		}
 		if !workspace.ValidateConfigValue(*decl.Type, decl.Items, content) {
+			//lint:ignore ST1005 the Pulumi CLI's own wording, kept so messages read the same
 			return fmt.Errorf("Stack '%v' with configuration key '%v' must be of type '%v'",
 				stackName, name, workspace.InferFullTypeName(*decl.Type, decl.Items))
 		}
@@ -98,9 +100,11 @@ func missingKeysError(stackName string, keys []string) error {
 		quoted[i] = "'" + k + "'"
 	}
 	if len(keys) == 1 {
+		//lint:ignore ST1005 the Pulumi CLI's own wording, kept so messages read the same
 		return fmt.Errorf("Stack '%v' is missing configuration value %v", stackName, quoted[0])
 	}
 	list := strings.Join(quoted[:len(quoted)-1], ", ") + " and " + quoted[len(quoted)-1]
+	//lint:ignore ST1005 the Pulumi CLI's own wording, kept so messages read the same
 	return fmt.Errorf("Stack '%v' is missing configuration values %v", stackName, list)
 }
 
