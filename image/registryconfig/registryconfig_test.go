@@ -56,7 +56,7 @@ func parseCert(t *testing.T, pemText string) *x509.Certificate {
 	return certs[0]
 }
 
-// The known answers of /work/shared/synapse/README.md for Synapse's two certificates.
+// The known answers of docs/synapse.md ("The bearer token") for Synapse's two certificates.
 func TestKnownAnswerKeyIDs(t *testing.T) {
 	for file, want := range map[string]string{"token-signing-dev.pem": devKID, "token-signing-prod.pem": prodKID} {
 		cert := parseCert(t, readPEM(t, file))

@@ -27,7 +27,7 @@ func decodePart(t *testing.T, part string) []byte {
 	return b
 }
 
-// Tokens are exactly as /work/shared/synapse/README.md describes Synapse's.
+// Tokens are exactly as docs/synapse.md ("The bearer token") describes Synapse's.
 func TestTokenLooksLikeSynapses(t *testing.T) {
 	key, err := synapsestub.NewSigningKey()
 	if err != nil {

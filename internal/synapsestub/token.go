@@ -1,5 +1,5 @@
 // Package synapsestub stands in for the two parts of Synapse the registry talks
-// to: the bearer-token service (tokens exactly as /work/shared/synapse/README.md
+// to: the bearer-token service (tokens exactly as docs/synapse.md ("The bearer token")
 // describes them: ES256, libtrust-style kid, the same claims) and the
 // registry-event listener (which records what Synapse would do with each
 // notification, or prints it). Tests use it, and so does `make local`.
