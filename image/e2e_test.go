@@ -63,8 +63,17 @@ func push(t *testing.T, ref string, img v1.Image, user synapsestub.User, tr http
 	if err != nil {
 		t.Fatal(err)
 	}
-	return remote.Write(r, img, registrytest.RemoteOptions(user, tr, append(noRetry(), more...)...)...)
+	// Bounded, so a stalled stream (seen once under load: the round-robin proxy's HTTP/2 stream
+	// to an instance that answered an upload error early never closed) fails this push instead
+	// of hanging the whole test binary until its timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), pushTimeout)
+	defer cancel()
+	opts := append(noRetry(), append(more, remote.WithContext(ctx))...)
+	return remote.Write(r, img, registrytest.RemoteOptions(user, tr, opts...)...)
 }
+
+// pushTimeout bounds one test push of a few small layers; a healthy one takes well under a second.
+const pushTimeout = 2 * time.Minute
 
 // pull fetches ref and reads and verifies every blob.
 func pull(t *testing.T, ref string, user synapsestub.User, tr http.RoundTripper) (v1.Hash, error) {
