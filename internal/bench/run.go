@@ -77,6 +77,8 @@ type NotifyResult struct {
 	// PushEvents and PullEvents break the last run's requests down by
 	// action and target ("push manifest": 1, "push blob": 5, ...).
 	PushEvents, PullEvents map[string]int
+	// Commits is how many pushes Synapse recorded per run (after its rules).
+	Commits []int
 }
 
 // Run runs the benchmark, writing progress to log.
@@ -100,6 +102,8 @@ type bench struct {
 	log io.Writer
 
 	sy     *registrytest.Synapse
+	queue  *registrytest.Queue // the notification queue the relay delivers from, as in the task
+	hosts  []string            // of the registries started, which Synapse's listener accepts
 	s3     *registrytest.S3
 	s3api  *s3.S3
 	layers []*registrytest.RandomLayer
@@ -136,6 +140,9 @@ func (b *bench) run() *Results {
 	res.ImageBytes = b.bytes
 
 	b.sy = registrytest.StartSynapse(b.t)
+	// As the deployed task: the registry notifies the relay, which queues in
+	// SQS (the stand-in) and delivers to Synapse from there.
+	b.queue = registrytest.StartQueue(b.t, 5)
 	b.s3 = registrytest.StartS3With(b.t, registrytest.S3Options{TLS: b.cfg.S3TLS, Model: b.cfg.S3Model()})
 	b.s3api = b.s3Client()
 	redirect := b.startRegistry(registrytest.Options{})
@@ -168,8 +175,18 @@ func (b *bench) run() *Results {
 // startRegistry starts a registry with the deployed configuration as
 // modified by opts, on the stand-ins.
 func (b *bench) startRegistry(opts registrytest.Options) *registrytest.Registry {
-	opts.Synapse, opts.S3, opts.Env = b.sy, b.s3, b.cfg.registryEnv()
-	return registrytest.StartRegistry(b.t, opts)
+	reg := registrytest.StartRegistry(b.t, b.registryOptions(opts))
+	b.hosts = append(b.hosts, reg.Host)
+	b.sy.Notifications.SetHosts(b.hosts...)
+	return reg
+}
+
+// registryOptions are opts with the stand-ins and the deployed notification
+// path: through the relay and the SQS queue, so what Synapse receives is what
+// the relay delivers.
+func (b *bench) registryOptions(opts registrytest.Options) registrytest.Options {
+	opts.Synapse, opts.S3, opts.Queue, opts.Env = b.sy, b.s3, b.queue, b.cfg.registryEnv()
+	return opts
 }
 
 // limitMemory keeps this process's heap (the S3 stand-in holds every
@@ -403,8 +420,10 @@ func (b *bench) notifyPhase(label string, reg *registrytest.Registry) *NotifyRes
 		nr.PerPush = append(nr.PerPush, len(pushes))
 		nr.PerPull = append(nr.PerPull, len(pulls))
 		nr.PushEvents, nr.PullEvents = eventKinds(pushes), eventKinds(pulls)
-		b.logf("notifications (%s), run %d/%d: %d per push %v, %d per pull %v", label, i+1, b.cfg.Runs,
-			len(pushes), nr.PushEvents, len(pulls), nr.PullEvents)
+		commits := b.commitsFor(repo)
+		nr.Commits = append(nr.Commits, commits)
+		b.logf("notifications (%s, through the relay), run %d/%d: %d per push %v, %d per pull %v; %d push recorded", label, i+1, b.cfg.Runs,
+			len(pushes), nr.PushEvents, len(pulls), nr.PullEvents, commits)
 	}
 	return nr
 }
@@ -417,6 +436,17 @@ func (b *bench) deliveriesFor(repo string) []synapsestub.Delivery {
 		}
 	}
 	return out
+}
+
+// commitsFor counts the pushes of repo Synapse recorded.
+func (b *bench) commitsFor(repo string) int {
+	n := 0
+	for _, c := range b.sy.Notifications.Commits() {
+		if c.Repository == repo {
+			n++
+		}
+	}
+	return n
 }
 
 // eventKinds counts deliveries by action and target kind.
