@@ -227,7 +227,7 @@ func notifyRow(op string, deployed, all []int, kinds map[string]int, target int,
 	}) {
 		parts = append(parts, fmt.Sprintf("%d %s", kinds[k], k))
 	}
-	measured := fmt.Sprintf("%s through the relay and SQS (every event sent, as today: %s = %s)", med(deployed), med(all), strings.Join(parts, " + "))
+	measured := fmt.Sprintf("%s through the relay and SQS (every event sent straight to Synapse: %s = %s)", med(deployed), med(all), strings.Join(parts, " + "))
 	if commits != nil {
 		measured += fmt.Sprintf("; %s recorded by Synapse", med(commits))
 	}
