@@ -164,8 +164,8 @@ func (b *bench) run() *Results {
 		res.Verify = b.verifyPhase()
 	}
 	all := b.startBaselineRegistry()
-	res.Notify["synapse"] = b.notifyPhase("synapse", redirect)
-	res.Notify["all"] = b.notifyPhase("all", all)
+	res.Notify["synapse"] = b.notifyPhase("synapse", "through the relay", redirect)
+	res.Notify["all"] = b.notifyPhase("all", "straight to Synapse", all)
 	res.Duration = time.Since(res.Started)
 	if m, err := ReadMemory(os.Getpid()); err == nil {
 		b.logf("this process (clients and stand-ins) peaked at %s resident", FormatSize(m.Peak))
@@ -420,7 +420,7 @@ func inTurn(i int, fs ...func()) {
 // image through reg, each followed by a barrier push whose notification
 // proves every earlier one has been delivered (a registry sends them in
 // order).
-func (b *bench) notifyPhase(label string, reg *registrytest.Registry) *NotifyResult {
+func (b *bench) notifyPhase(label, path string, reg *registrytest.Registry) *NotifyResult {
 	nr := &NotifyResult{}
 	for i := range b.cfg.Runs {
 		repo := fmt.Sprintf("syn1/bench-notify-%s-%d", label, i)
@@ -435,7 +435,7 @@ func (b *bench) notifyPhase(label string, reg *registrytest.Registry) *NotifyRes
 		nr.PushEvents, nr.PullEvents = eventKinds(pushes), eventKinds(pulls)
 		commits := b.commitsFor(repo)
 		nr.Commits = append(nr.Commits, commits)
-		b.logf("notifications (%s, through the relay), run %d/%d: %d per push %v, %d per pull %v; %d push recorded", label, i+1, b.cfg.Runs,
+		b.logf("notifications (%s, %s), run %d/%d: %d per push %v, %d per pull %v; %d push recorded", label, path, i+1, b.cfg.Runs,
 			len(pushes), nr.PushEvents, len(pulls), nr.PullEvents, commits)
 	}
 	return nr
