@@ -197,13 +197,15 @@ func (r *Results) Rows() []Row {
 	}
 	if syn, all := r.Notify["synapse"], r.Notify["all"]; syn != nil && all != nil {
 		rows = append(rows,
-			notifyRow("push", syn.PerPush, all.PerPush, all.PushEvents, NotificationsPerPushTarget),
-			notifyRow("pull", syn.PerPull, all.PerPull, all.PullEvents, NotificationsPerPullTarget))
+			notifyRow("push", syn.PerPush, all.PerPush, all.PushEvents, NotificationsPerPushTarget, syn.Commits),
+			notifyRow("pull", syn.PerPull, all.PerPull, all.PullEvents, NotificationsPerPullTarget, nil))
 	}
 	return rows
 }
 
-func notifyRow(op string, deployed, all []int, kinds map[string]int, target int) Row {
+// notifyRow reports what Synapse received through the relay; commits, if
+// given, are the pushes it recorded per run.
+func notifyRow(op string, deployed, all []int, kinds map[string]int, target int, commits []int) Row {
 	med := func(xs []int) string {
 		var fs []float64
 		for _, x := range xs {
@@ -225,9 +227,13 @@ func notifyRow(op string, deployed, all []int, kinds map[string]int, target int)
 	}) {
 		parts = append(parts, fmt.Sprintf("%d %s", kinds[k], k))
 	}
+	measured := fmt.Sprintf("%s through the relay and SQS (every event sent straight to Synapse: %s = %s)", med(deployed), med(all), strings.Join(parts, " + "))
+	if commits != nil {
+		measured += fmt.Sprintf("; %s recorded by Synapse", med(commits))
+	}
 	return Row{
 		Figure:   "Requests Synapse receives per image " + op,
-		Measured: fmt.Sprintf("%s (every event sent, as today: %s = %s)", med(deployed), med(all), strings.Join(parts, " + ")),
+		Measured: measured,
 		Target:   fmt.Sprint(target), Verdict: verdict(ok),
 	}
 }

@@ -50,8 +50,9 @@ type Results struct {
 	// one VerifyLayer-sized push checked by digest (nil when skipped).
 	Single *PushResult
 	Verify *VerifyResult
-	// Notify holds the notification counts with the deployed filter
-	// ("synapse") and with every event sent ("all").
+	// Notify holds the notification counts of the deployed path, the
+	// filter and the relay ("synapse"), and of every event sent straight to
+	// Synapse ("all", the baseline).
 	Notify map[string]*NotifyResult
 }
 
@@ -77,6 +78,8 @@ type NotifyResult struct {
 	// PushEvents and PullEvents break the last run's requests down by
 	// action and target ("push manifest": 1, "push blob": 5, ...).
 	PushEvents, PullEvents map[string]int
+	// Commits is how many pushes Synapse recorded per run (after its rules).
+	Commits []int
 }
 
 // Run runs the benchmark, writing progress to log.
@@ -100,6 +103,8 @@ type bench struct {
 	log io.Writer
 
 	sy     *registrytest.Synapse
+	queue  *registrytest.Queue // the notification queue the relay delivers from, as in the task
+	hosts  []string            // of the registries started, which Synapse's listener accepts
 	s3     *registrytest.S3
 	s3api  *s3.S3
 	layers []*registrytest.RandomLayer
@@ -136,6 +141,9 @@ func (b *bench) run() *Results {
 	res.ImageBytes = b.bytes
 
 	b.sy = registrytest.StartSynapse(b.t)
+	// As the deployed task: the registry notifies the relay, which queues in
+	// SQS (the stand-in) and delivers to Synapse from there.
+	b.queue = registrytest.StartQueue(b.t, 5)
 	b.s3 = registrytest.StartS3With(b.t, registrytest.S3Options{TLS: b.cfg.S3TLS, Model: b.cfg.S3Model()})
 	b.s3api = b.s3Client()
 	redirect := b.startRegistry(registrytest.Options{})
@@ -155,9 +163,9 @@ func (b *bench) run() *Results {
 		b.deleteBlobs()
 		res.Verify = b.verifyPhase()
 	}
-	all := b.startRegistry(registrytest.Options{NotifyAll: true})
-	res.Notify["synapse"] = b.notifyPhase("synapse", redirect)
-	res.Notify["all"] = b.notifyPhase("all", all)
+	all := b.startBaselineRegistry()
+	res.Notify["synapse"] = b.notifyPhase("synapse", "through the relay", redirect)
+	res.Notify["all"] = b.notifyPhase("all", "straight to Synapse", all)
 	res.Duration = time.Since(res.Started)
 	if m, err := ReadMemory(os.Getpid()); err == nil {
 		b.logf("this process (clients and stand-ins) peaked at %s resident", FormatSize(m.Peak))
@@ -168,8 +176,30 @@ func (b *bench) run() *Results {
 // startRegistry starts a registry with the deployed configuration as
 // modified by opts, on the stand-ins.
 func (b *bench) startRegistry(opts registrytest.Options) *registrytest.Registry {
-	opts.Synapse, opts.S3, opts.Env = b.sy, b.s3, b.cfg.registryEnv()
-	return registrytest.StartRegistry(b.t, opts)
+	reg := registrytest.StartRegistry(b.t, b.registryOptions(opts))
+	b.hosts = append(b.hosts, reg.Host)
+	b.sy.Notifications.SetHosts(b.hosts...)
+	return reg
+}
+
+// startBaselineRegistry starts the comparison the notification rows give:
+// every event sent straight to Synapse, without the deployed filter and
+// without the relay (which would drop all but manifest pushes itself).
+func (b *bench) startBaselineRegistry() *registrytest.Registry {
+	opts := b.registryOptions(registrytest.Options{NotifyAll: true})
+	opts.Queue = nil
+	reg := registrytest.StartRegistry(b.t, opts)
+	b.hosts = append(b.hosts, reg.Host)
+	b.sy.Notifications.SetHosts(b.hosts...)
+	return reg
+}
+
+// registryOptions are opts with the stand-ins and the deployed notification
+// path: through the relay and the SQS queue, so what Synapse receives is what
+// the relay delivers.
+func (b *bench) registryOptions(opts registrytest.Options) registrytest.Options {
+	opts.Synapse, opts.S3, opts.Queue, opts.Env = b.sy, b.s3, b.queue, b.cfg.registryEnv()
+	return opts
 }
 
 // limitMemory keeps this process's heap (the S3 stand-in holds every
@@ -390,7 +420,7 @@ func inTurn(i int, fs ...func()) {
 // image through reg, each followed by a barrier push whose notification
 // proves every earlier one has been delivered (a registry sends them in
 // order).
-func (b *bench) notifyPhase(label string, reg *registrytest.Registry) *NotifyResult {
+func (b *bench) notifyPhase(label, path string, reg *registrytest.Registry) *NotifyResult {
 	nr := &NotifyResult{}
 	for i := range b.cfg.Runs {
 		repo := fmt.Sprintf("syn1/bench-notify-%s-%d", label, i)
@@ -403,8 +433,10 @@ func (b *bench) notifyPhase(label string, reg *registrytest.Registry) *NotifyRes
 		nr.PerPush = append(nr.PerPush, len(pushes))
 		nr.PerPull = append(nr.PerPull, len(pulls))
 		nr.PushEvents, nr.PullEvents = eventKinds(pushes), eventKinds(pulls)
-		b.logf("notifications (%s), run %d/%d: %d per push %v, %d per pull %v", label, i+1, b.cfg.Runs,
-			len(pushes), nr.PushEvents, len(pulls), nr.PullEvents)
+		commits := b.commitsFor(repo)
+		nr.Commits = append(nr.Commits, commits)
+		b.logf("notifications (%s, %s), run %d/%d: %d per push %v, %d per pull %v; %d push recorded", label, path, i+1, b.cfg.Runs,
+			len(pushes), nr.PushEvents, len(pulls), nr.PullEvents, commits)
 	}
 	return nr
 }
@@ -417,6 +449,17 @@ func (b *bench) deliveriesFor(repo string) []synapsestub.Delivery {
 		}
 	}
 	return out
+}
+
+// commitsFor counts the pushes of repo Synapse recorded.
+func (b *bench) commitsFor(repo string) int {
+	n := 0
+	for _, c := range b.sy.Notifications.Commits() {
+		if c.Repository == repo {
+			n++
+		}
+	}
+	return n
 }
 
 // eventKinds counts deliveries by action and target kind.
