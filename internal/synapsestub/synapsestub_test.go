@@ -143,17 +143,7 @@ func TestReceiverJudgesLikeSynapse(t *testing.T) {
 	srv := httptest.NewServer(r)
 	defer srv.Close()
 	post := func(auth string, events ...map[string]any) int {
-		b, _ := json.Marshal(map[string]any{"events": events})
-		req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(b))
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return postJSON(t, srv.URL, auth, map[string]any{"events": events})
 	}
 	event := func(action, mediaType, host string) map[string]any {
 		return map[string]any{
@@ -288,7 +278,14 @@ func TestReceiverRefusesTheWholeRequest(t *testing.T) {
 
 func postEvents(t *testing.T, url, auth string, events ...synapsestub.Event) int {
 	t.Helper()
-	b, _ := json.Marshal(synapsestub.Envelope{Events: events})
+	return postJSON(t, url, auth, synapsestub.Envelope{Events: events})
+}
+
+// postJSON posts body as a notification request with the given Authorization header and
+// returns the status.
+func postJSON(t *testing.T, url, auth string, body any) int {
+	t.Helper()
+	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
 	req.Header.Set("Authorization", auth)
 	resp, err := http.DefaultClient.Do(req)
