@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -294,8 +295,8 @@ func (opts Options) Environ(listenPort, healthPort int, scratch string) []string
 		env[registryconfig.EnvNotificationDLQ] = opts.Queue.DeadLetterURL
 		env[registryconfig.EnvSQSEndpoint] = opts.Queue.Server.URL
 		env[registryconfig.EnvNotificationRetry] = "1s"
-		if port, err := freePort(); err == nil {
-			env[registryconfig.EnvRelayAddr] = "127.0.0.1:" + strconv.Itoa(port)
+		if ports, err := freePorts(1, listenPort, healthPort); err == nil {
+			env[registryconfig.EnvRelayAddr] = "127.0.0.1:" + strconv.Itoa(ports[0])
 		}
 	}
 	if opts.S3 != nil {
@@ -355,14 +356,11 @@ func ChildBaseEnv() []string {
 }
 
 func startRegistry(opts Options, scratch string) (*Registry, error) {
-	listenPort, err := freePort()
+	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
 	}
-	healthPort, err := freePort()
-	if err != nil {
-		return nil, err
-	}
+	listenPort, healthPort := ports[0], ports[1]
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -550,13 +548,23 @@ func RunEntrypoint(t TB, env []string, timeout time.Duration) (int, string) {
 	}
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// freePorts returns n distinct free loopback ports, none of them in taken. It holds every
+// listener open until all n are chosen: ports picked one after another, each released before
+// the next, can come back equal (seen: the listen and health ports of one registry were the
+// same, and the entrypoint refused to start).
+func freePorts(n int, taken ...int) ([]int, error) {
+	var ports []int
+	for len(ports) < n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		if port := ln.Addr().(*net.TCPAddr).Port; !slices.Contains(taken, port) {
+			ports = append(ports, port)
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
 
 // lineBuffer collects a child's output as lines (and echoes it to stderr when
