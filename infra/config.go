@@ -39,9 +39,9 @@ const (
 	NatOnePerAz NatStrategy = "OnePerAz"
 )
 
-// Config is the whole, validated stack configuration. Nothing else in the program reads raw
+// DockerRegistryArgs is the whole, validated stack configuration. Nothing else in the program reads raw
 // config keys: LoadConfig is the only place that does.
-type Config struct {
+type DockerRegistryArgs struct {
 	Project string
 	Stack   string
 	Region  string
@@ -300,9 +300,9 @@ var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400
 
 // LoadConfig reads and validates the whole stack configuration. It reports every problem at once,
 // and is called before any resource is declared, so bad input creates nothing.
-func LoadConfig(ctx *pulumi.Context) (*Config, error) {
+func LoadConfig(ctx *pulumi.Context) (*DockerRegistryArgs, error) {
 	r := &configReader{ctx: ctx, stack: ctx.Stack()}
-	c := &Config{Project: ctx.Project(), Stack: ctx.Stack()}
+	c := &DockerRegistryArgs{Project: ctx.Project(), Stack: ctx.Stack()}
 
 	c.Region = r.required("aws:region", "us-east-1")
 	if c.Region != "" && !regionPattern.MatchString(c.Region) {

@@ -114,7 +114,7 @@ type serviceInputs struct {
 }
 
 // registryEnvironment is the non-secret configuration of the image's entrypoint (image/README.md).
-func registryEnvironment(cfg *Config, bucket, queueURL, deadLetterURL string) []keyValue {
+func registryEnvironment(cfg *DockerRegistryArgs, bucket, queueURL, deadLetterURL string) []keyValue {
 	r := cfg.Registry
 	return []keyValue{
 		{Name: registryconfig.EnvTokenRealm, Value: r.TokenRealm},

@@ -51,7 +51,7 @@ func (o *Outputs) Export(ctx *pulumi.Context) {
 // parent component (which also hands its explicit AWS provider, with default tags, to children).
 type scope struct {
 	ctx      *pulumi.Context
-	cfg      *Config
+	cfg      *DockerRegistryArgs
 	parent   pulumi.Resource
 	provider *aws.Provider
 }
@@ -77,7 +77,7 @@ func Deploy(ctx *pulumi.Context) (*Outputs, error) {
 }
 
 // DefaultTags are the tags the provider applies to every taggable resource.
-func DefaultTags(cfg *Config) map[string]string {
+func DefaultTags(cfg *DockerRegistryArgs) map[string]string {
 	return map[string]string{
 		"CostCenter": cfg.CostCenter,
 		"OwnerEmail": cfg.OwnerEmail,
@@ -89,7 +89,7 @@ func DefaultTags(cfg *Config) map[string]string {
 // NewRegistryStack declares every resource, in the order the data flows:
 // network → storage, secrets, image → certificate → load balancer → service → autoscaling →
 // monitoring → DNS.
-func NewRegistryStack(ctx *pulumi.Context, cfg *Config) (*Outputs, error) {
+func NewRegistryStack(ctx *pulumi.Context, cfg *DockerRegistryArgs) (*Outputs, error) {
 	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
 		Region:      pulumi.String(cfg.Region),
 		DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(DefaultTags(cfg))},

@@ -140,7 +140,7 @@ func imageLifecycleRules(cfg StorageConfig) s3.BucketLifecycleConfigurationV2Rul
 // AdoptedBucketReplacements says which existing settings of the adopted bucket the stack's first
 // `pulumi up` replaces, each with the command that exports today's value to compare (the
 // migration guide's step 3). Empty when the stack creates its bucket.
-func AdoptedBucketReplacements(cfg *Config) []string {
+func AdoptedBucketReplacements(cfg *DockerRegistryArgs) []string {
 	b := cfg.Storage.ExistingBucketName
 	if b == "" {
 		return nil
