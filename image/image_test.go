@@ -201,7 +201,7 @@ func TestBuildContextIsExactlyWhatTheDockerfileCopies(t *testing.T) {
 	}
 	// The entrypoint's packages and the registry's (built from source with the
 	// s3-concurrent driver).
-	built := []string{"image/entrypoint/", "image/registryconfig/", "image/relay/", "image/devregistry/", "image/registrymain/", "image/s3concurrent/"}
+	built := []string{"image/entrypoint/", "image/registryconfig/", "image/relay/", "image/devregistry/", "image/registrymain/", "image/s3concurrent/", "image/taskprotection/"}
 	for _, f := range c.Files {
 		if strings.HasPrefix(f.Rel, "image/") && !slices.ContainsFunc(built, func(p string) bool { return strings.HasPrefix(f.Rel, p) }) {
 			t.Errorf("%s is in the build context; only the entrypoint's and the registry's packages are built into the image", f.Rel)

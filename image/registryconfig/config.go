@@ -108,6 +108,8 @@ type config struct {
 	HTTP          httpConfig          `yaml:"http"`
 	Notifications notificationsConfig `yaml:"notifications"`
 	Health        healthConfig        `yaml:"health"`
+	// Middleware: the task protection on ECS (taskprotection.go).
+	Middleware map[string][]middlewareConfig `yaml:"middleware,omitempty"`
 }
 
 type logConfig struct {
@@ -321,6 +323,7 @@ func (s *Settings) RegistryConfig(paths Paths) ([]byte, error) {
 		Health: healthConfig{StorageDriver: storageDriverHealthConfig{
 			Enabled: true, Interval: HealthInterval, Threshold: HealthThreshold,
 		}},
+		Middleware: s.middleware(),
 	}
 	if s.NotificationEvents == EventsSynapse {
 		c.Notifications.Endpoints[0].Ignore = &ignoreConfig{

@@ -72,6 +72,7 @@ func Main(args, environ []string, stderr io.Writer) int {
 		"notifications.queue":  s.NotificationQueueURL,
 		"tls.notafter":         prepared.TLSCertificate.NotAfter.UTC().Format(time.RFC3339),
 		"go.memlimit":          goMemLimit,
+		"taskprotection":       s.taskProtection(),
 	}
 	if s.Storage == StorageS3 {
 		fields["s3.bucket"] = s.S3Bucket

@@ -55,6 +55,9 @@ type Settings struct {
 	ScratchDir string
 	Binary     string
 	LogLevel   string
+
+	// ECSAgentURI is ECS_AGENT_URI, set by ECS (taskprotection.go); "" elsewhere.
+	ECSAgentURI string
 }
 
 // Problem is one thing wrong with the environment: which variable and what to do.
@@ -91,7 +94,11 @@ func ParseEnviron(environ []string) (*Settings, error) {
 			env[name] = value
 		}
 	}
-	return Parse(func(name string) string { return env[name] }, sortedKeys(env))
+	s, err := Parse(func(name string) string { return env[name] }, sortedKeys(env))
+	if s != nil {
+		s.ECSAgentURI = ecsAgentURI(environ)
+	}
+	return s, err
 }
 
 func sortedKeys(m map[string]string) []string {
