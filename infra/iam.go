@@ -1,6 +1,8 @@
 package infra
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -8,9 +10,17 @@ import (
 
 // Inline policy names (AWS: 1-128 characters of [\w+=,.@-]).
 const (
-	executionPolicyName = "pull-image-write-logs-read-secret"
-	taskPolicyName      = "registry-image-bucket"
+	executionPolicyName      = "pull-image-write-logs-read-secret"
+	taskPolicyName           = "registry-image-bucket"
+	taskProtectionPolicyName = "protect-own-task-from-scale-in"
 )
+
+// taskProtectionActions: the registry protects its task from scale-in and deployments while
+// uploads are in flight (image/taskprotection). It calls the ECS agent's endpoint with PUTs
+// only, which the agent turns into UpdateTaskProtection calls with the task role's credentials;
+// it never reads the protection (a GET, ecs:GetTaskProtection). AWS, "Protect your Amazon ECS
+// tasks from being terminated by scale-in events", IAM permissions.
+var taskProtectionActions = []string{"ecs:UpdateTaskProtection"}
 
 // Roles of the task: the execution role is ECS's (pull the image, write logs, read the secret),
 // the task role is the registry's (the image bucket, nothing else). Neither has an access key.
@@ -28,6 +38,8 @@ type roleInputs struct {
 	secretArn          pulumi.StringOutput
 	logGroupArn        pulumi.StringOutput
 	pullRepositoryArns []pulumi.StringOutput
+	// clusterName scopes the task protection to the cluster's tasks.
+	clusterName pulumi.StringOutput
 }
 
 // Actions the registry's S3 driver uses (distribution's s3-aws driver documentation).
@@ -90,10 +102,24 @@ func newRoles(s *scope, in roleInputs) (*Roles, error) {
 	if err != nil {
 		return nil, err
 	}
+	// UpdateTaskProtection's resource is the task (arn:aws:ecs:<region>:<account>:task/<cluster>/<id>,
+	// Service Authorization Reference; aws-cdk-lib aws-ecs/lib/cluster-grants.ts grants it on
+	// the cluster's tasks the same way). A task's id is known only once it runs, so the scope is
+	// this cluster's tasks: the role can protect no task of another cluster.
+	protectionPolicy, err := iam.NewRolePolicy(s.ctx, "task-protection-policy", &iam.RolePolicyArgs{
+		Role: task.ID(),
+		Name: pulumi.String(taskProtectionPolicyName),
+		Policy: policyJSON(func(v []string) PolicyDocument {
+			return policy(allow(taskProtectionActions, fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/*", s.cfg.Region, v[0], v[1])))
+		}, callerAccountID(s), in.clusterName),
+	}, s.opts()...)
+	if err != nil {
+		return nil, err
+	}
 	return &Roles{
 		ExecutionRoleArn: execution.Arn,
 		TaskRoleArn:      task.Arn,
 		TaskRoleID:       task.ID().ToStringOutput(),
-		Policies:         []pulumi.Resource{executionPolicy, taskPolicy},
+		Policies:         []pulumi.Resource{executionPolicy, taskPolicy, protectionPolicy},
 	}, nil
 }

@@ -29,15 +29,22 @@ const (
 	// taskStartSeconds bounds a new task's start before its health checks count: image pull,
 	// TLS key generation, first storage check (the grace period covers the rest).
 	taskStartSeconds = 300
+	// maxProtectionWindowSeconds is the longest an old task stays protected from scale-in and
+	// deployments while uploads are in flight (image/taskprotection, MaxWindow: 4 h); ECS waits
+	// for it before it drains the task. infra/timeouts_test.go checks the two agree.
+	maxProtectionWindowSeconds = 4 * 3600
 	// serviceUpdateTimeout is how long `pulumi up` waits for a deployment to reach a steady state:
-	// new tasks start and pass health checks, then the old ones drain for up to the
-	// deregistration delay and stop; plus ten minutes of margin. The provider's default (20
-	// minutes) would fail a deployment that is only waiting for a push to finish.
-	serviceUpdateTimeout = (taskStartSeconds + healthCheckGracePeriodSeconds + deregistrationDelaySeconds + stopTimeoutSeconds + 600) * time.Second
+	// new tasks start and pass health checks, the old ones stay while protected (at most the
+	// protection window), then drain for up to the deregistration delay and stop; plus ten
+	// minutes of margin: 5 h 19 min at most, 79 minutes when no upload is in flight. The
+	// provider's default (20 minutes) would fail a deployment that is only waiting for a push to
+	// finish.
+	serviceUpdateTimeout = (taskStartSeconds + healthCheckGracePeriodSeconds + maxProtectionWindowSeconds + deregistrationDelaySeconds + stopTimeoutSeconds + 600) * time.Second
 	// serviceCreateTimeout: a first deployment has nothing to drain.
 	serviceCreateTimeout = (taskStartSeconds + healthCheckGracePeriodSeconds + 1200) * time.Second
-	// serviceDeleteTimeout: deleting the service drains every task.
-	serviceDeleteTimeout = (deregistrationDelaySeconds + stopTimeoutSeconds + 600) * time.Second
+	// serviceDeleteTimeout: deleting the service scales it in, which waits for protected tasks,
+	// and drains every task.
+	serviceDeleteTimeout = (maxProtectionWindowSeconds + deregistrationDelaySeconds + stopTimeoutSeconds + 600) * time.Second
 	secretVersionLabel   = "org.synapse.registry.secret-version"
 )
 
@@ -167,6 +174,7 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 		secretArn:          in.secrets.Arn,
 		logGroupArn:        logGroup.Arn,
 		pullRepositoryArns: in.image.PullRepositoryArns,
+		clusterName:        cluster.Name,
 	})
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/taskprotection"
 )
 
 // A push in flight when a deployment or scale-in starts completes, and `pulumi up` waits for the
@@ -17,6 +18,10 @@ import (
 // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/load-balancer-connection-draining.html);
 // the delay's AWS maximum is 3,600 s and Fargate's stopTimeout maximum is 120 s
 // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html).
+// Before that, ECS does not stop a task protected from scale-in (AWS, "Protect your Amazon ECS
+// tasks from being terminated by scale-in events": "tasks running older version will not be
+// terminated until protectionEnabled is unset or expires"), which the registry is while uploads
+// are in flight, for at most one protection window.
 func TestTimeoutsCoverTheLongestPush(t *testing.T) {
 	forEachStack(t, func(t *testing.T, r *run) {
 		tg := r.one(t, tTargetGroup, "registry")
@@ -43,14 +48,20 @@ func TestTimeoutsCoverTheLongestPush(t *testing.T) {
 		if svc.CustomTimeouts == nil {
 			t.Fatal("the service has no custom timeouts; the provider's 20 minutes end while old tasks still drain")
 		}
+		// ECS keeps an old task while it is protected (image/taskprotection: at most MaxWindow
+		// while uploads are in flight), then drains and stops it.
+		if time.Duration(maxProtectionWindowSeconds)*time.Second != taskprotection.MaxWindow {
+			t.Errorf("infra sizes its timeouts for a protection window of %d s; the registry protects for up to %s", maxProtectionWindowSeconds, taskprotection.MaxWindow)
+		}
+		window := taskprotection.MaxWindow
 		update, err := time.ParseDuration(svc.CustomTimeouts.Update)
-		need := time.Duration(d+stop+healthCheckGracePeriodSeconds) * time.Second
+		need := window + time.Duration(d+stop+healthCheckGracePeriodSeconds)*time.Second
 		if err != nil || update < need {
-			t.Errorf("service update timeout %q, want at least %s (drain %v s + stop %v s + health grace)", svc.CustomTimeouts.Update, need, d, stop)
+			t.Errorf("service update timeout %q, want at least %s (protection window %s + drain %v s + stop %v s + health grace)", svc.CustomTimeouts.Update, need, window, d, stop)
 		}
 		del, err := time.ParseDuration(svc.CustomTimeouts.Delete)
-		if err != nil || del < time.Duration(d+stop)*time.Second {
-			t.Errorf("service delete timeout %q, want at least the drain and stop", svc.CustomTimeouts.Delete)
+		if err != nil || del < window+time.Duration(d+stop)*time.Second {
+			t.Errorf("service delete timeout %q, want at least the protection window, the drain and the stop", svc.CustomTimeouts.Delete)
 		}
 		// The deploy job and its role session must outlast the wait.
 		wf, err := os.ReadFile(filepath.Join("..", ".github", "workflows", "deploy.yml"))
@@ -61,8 +72,20 @@ func TestTimeoutsCoverTheLongestPush(t *testing.T) {
 		if m == nil {
 			t.Fatal("no timeout-minutes on the deploy job")
 		}
-		if job, _ := strconv.Atoi(string(m[1])); time.Duration(job)*time.Minute < update+20*time.Minute {
+		job, _ := strconv.Atoi(string(m[1]))
+		if time.Duration(job)*time.Minute < update+20*time.Minute {
 			t.Errorf("the deploy job times out after %d min, before the service update timeout %s plus a build", job, update)
+		}
+		// GitHub-hosted runners end any job after 6 hours (GitHub Actions, "Usage limits").
+		if job > 360 {
+			t.Errorf("the deploy job's timeout-minutes %d exceeds GitHub-hosted runners' 360 minutes: shorten the protection window", job)
+		}
+		s := regexp.MustCompile(`role-duration-seconds: (\d+)`).FindSubmatch(wf)
+		if s == nil {
+			t.Fatal("no role-duration-seconds in the deploy workflow")
+		}
+		if session, _ := strconv.Atoi(string(s[1])); time.Duration(session)*time.Second < time.Duration(job)*time.Minute {
+			t.Errorf("the deploy role session lasts %s, less than the job's %d min: pulumi up would lose its credentials while ECS drains", time.Duration(session)*time.Second, job)
 		}
 	})
 }

@@ -15,9 +15,10 @@ import (
 const (
 	githubIssuer   = "token.actions.githubusercontent.com"
 	githubAudience = "sts.amazonaws.com"
-	// deploySessionSeconds: a first deployment (NAT gateways, certificate validation, a drain of
-	// up to an hour) outlasts the default hour; the deploy workflow asks for two.
-	deploySessionSeconds = 7200
+	// deploySessionSeconds: a deployment can wait up to 5 h 19 min for the old tasks (protected
+	// while uploads are in flight, then drained: infra/service.go); the deploy workflow asks for
+	// six hours, its job's length.
+	deploySessionSeconds = 21600
 )
 
 // serviceLinkedRoles are the service-linked roles a fresh account lacks until the first service

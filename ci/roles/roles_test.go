@@ -156,8 +156,8 @@ func TestRoleTrust(t *testing.T) {
 			t.Errorf("%s deploy role trusts %q, want %q", stack, got, want)
 		}
 		deploy, _ := res.Get("aws:iam/role:Role", "deploy")
-		if v, _ := deploy.Input("maxSessionDuration"); v != float64(7200) {
-			t.Errorf("%s deploy role sessions last %v s, the deploy job asks for 7200", stack, v)
+		if v, _ := deploy.Input("maxSessionDuration"); v != float64(21600) {
+			t.Errorf("%s deploy role sessions last %v s, the deploy job asks for 21600", stack, v)
 		}
 	}
 }
