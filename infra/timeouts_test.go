@@ -1,10 +1,12 @@
 package infra
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +81,20 @@ func TestTimeoutsCoverTheLongestPush(t *testing.T) {
 		// GitHub-hosted runners end any job after 6 hours (GitHub Actions, "Usage limits").
 		if job > 360 {
 			t.Errorf("the deploy job's timeout-minutes %d exceeds GitHub-hosted runners' 360 minutes: shorten the protection window", job)
+		}
+		// The operations guide states the bound, the update timeout and the job's length.
+		guide, err := os.ReadFile(filepath.Join("..", "docs", "operations.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{
+			fmt.Sprintf("one protection window lasts at most %d hours", int(window.Hours())),
+			fmt.Sprintf("update timeout is %d h %d min", int(update.Hours()), int(update.Minutes())%60),
+			fmt.Sprintf("The deploy job allows %d minutes", job),
+		} {
+			if !strings.Contains(strings.Join(strings.Fields(string(guide)), " "), want) {
+				t.Errorf("docs/operations.md does not say %q", want)
+			}
 		}
 		s := regexp.MustCompile(`role-duration-seconds: (\d+)`).FindSubmatch(wf)
 		if s == nil {

@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// EnvECSAgentURI is set by ECS in every container of a task (the container agent's endpoint; on
-// Fargate, platform version 1.4.0 and later). When it is set the registry protects its task from
+// EnvECSAgentURI is set by ECS in every container of a task (the container agent's endpoint,
+// AWS "Amazon ECS task scale-in protection endpoint"). When it is set the registry protects its task from
 // scale-in and deployments while uploads are in flight (image/taskprotection); local runs and
 // tests without it are unchanged.
 const EnvECSAgentURI = "ECS_AGENT_URI"

@@ -53,7 +53,7 @@ type Policy struct {
 
 // DefaultPolicy is what the registry runs with. MaxWindow is 4 hours: the longest push
 // docs/operations.md states (a 100 GB layer on a task at its measured push capacity, about
-// 9,500 s of PATCH) fits when it starts in a window's first 2 h 20 min (4 h + the 3,600 s
+// 9,500 s of PATCH) fits when it starts in a window's first 2 h 21 min (4 h + the 3,600 s
 // drain − 9,500 s), and infra sizes the service's update timeout from it
 // (infra/service.go, maxProtectionWindowSeconds).
 var DefaultPolicy = Policy{
