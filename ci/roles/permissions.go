@@ -214,8 +214,9 @@ var resourceTypePermissions = map[string][]perm{
 	"docker:index/image:Image": {{
 		// A push (Amazon ECR User Guide, "IAM permissions for pushing an image"); the token comes
 		// from the ecr:GetAuthorizationToken data source.
-		Manage: []string{"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"},
-		Read:   []string{"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage"},
+		// All of it, reads included, only for deploys: no preview or refresh reads an image.
+		Manage: []string{"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage",
+			"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage"},
 		On:     []string{"arn:aws:ecr:{region}:{account}:repository/registry-*"},
 	}},
 
