@@ -217,7 +217,7 @@ var resourceTypePermissions = map[string][]perm{
 		// All of it, reads included, only for deploys: no preview or refresh reads an image.
 		Manage: []string{"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage",
 			"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage"},
-		On:     []string{"arn:aws:ecr:{region}:{account}:repository/registry-*"},
+		On: []string{"arn:aws:ecr:{region}:{account}:repository/registry-*"},
 	}},
 
 	// Logs, alarms, dashboard.
@@ -264,7 +264,7 @@ var resourceTypePermissions = map[string][]perm{
 	// Notification queues.
 	"aws:sqs/queue:Queue": {{
 		Manage: []string{"sqs:CreateQueue", "sqs:DeleteQueue", "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:UntagQueue"},
-		Read:   []string{"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags"},
+		Read:   []string{"sqs:GetQueueAttributes", "sqs:ListQueueTags"},
 		On:     []string{"arn:aws:sqs:{region}:{account}:notifications-*"},
 	}},
 	"aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": {{
@@ -290,8 +290,8 @@ var resourceTypePermissions = map[string][]perm{
 	// IAM: the stack's roles (execution, task, flow-logs) and their inline policies.
 	"aws:iam/role:Role": {{
 		Manage: []string{"iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole"},
-		// Delete lists what is attached to the role first.
-		Read: []string{"iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole"},
+		// The read includes the inline and attached policies; delete lists what is attached first.
+		Read: []string{"iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole"},
 		On:   stackRoles,
 	}},
 	"aws:iam/rolePolicy:RolePolicy": {{
@@ -332,7 +332,9 @@ var resourceTypePermissions = map[string][]perm{
 	}},
 }
 
-// invokePermissions: every data source infra/ calls (in previews too).
+// invokePermissions: every data source infra/ calls (in previews too). getBucket: HeadBucket
+// (s3:ListBucket) twice and the website configuration (internal/service/s3/bucket_data_source.go);
+// getZone by name: every hosted zone, then the one found and its tags (route53/zone_data_source.go).
 var invokePermissions = map[string][]perm{
 	"aws:index/getCallerIdentity:getCallerIdentity":       nil, // needs no permission
 	"aws:elb/getServiceAccount:getServiceAccount":         nil, // a table in the provider
@@ -341,7 +343,7 @@ var invokePermissions = map[string][]perm{
 		{Read: []string{"route53:ListHostedZones"}},
 		{Read: []string{"route53:GetHostedZone", "route53:ListTagsForResource"}, On: []string{"arn:aws:route53:::hostedzone/*"}},
 	},
-	"aws:s3/getBucket:getBucket":                          {{Read: []string{"s3:ListBucket", "s3:GetBucketLocation"}, On: stackBuckets}},
+	"aws:s3/getBucket:getBucket":                          {{Read: []string{"s3:ListBucket", "s3:GetBucketWebsite"}, On: stackBuckets}},
 	"aws:ecr/getAuthorizationToken:getAuthorizationToken": {{Read: []string{"ecr:GetAuthorizationToken"}}},
 }
 
