@@ -255,11 +255,11 @@ var resourceTypePermissions = map[string][]perm{
 		Read:   []string{"sns:GetTopicAttributes", "sns:ListTagsForResource"},
 		On:     []string{"arn:aws:sns:{region}:{account}:alarms-*"},
 	}},
-	"aws:sns/topicSubscription:TopicSubscription": {{
-		Manage: []string{"sns:Subscribe", "sns:Unsubscribe", "sns:SetSubscriptionAttributes"},
-		Read:   []string{"sns:GetSubscriptionAttributes"},
-		On:     []string{"arn:aws:sns:{region}:{account}:alarms-*"},
-	}},
+	"aws:sns/topicSubscription:TopicSubscription": {
+		{Manage: []string{"sns:Subscribe"}, On: []string{"arn:aws:sns:{region}:{account}:alarms-*"}},
+		// A subscription is no resource type of SNS's: these authorize on "*".
+		{Manage: []string{"sns:Unsubscribe", "sns:SetSubscriptionAttributes"}, Read: []string{"sns:GetSubscriptionAttributes"}},
+	},
 
 	// Notification queues.
 	"aws:sqs/queue:Queue": {{
