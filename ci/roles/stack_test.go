@@ -27,13 +27,17 @@ var autonamed = map[string]string{
 }
 
 // realARNs: ARN formats (Service Authorization Reference, "Resource types defined by ...") of the
-// types the synth mocks give a generic ARN.
+// types the synth mocks give a generic or simplified ARN.
 var realARNs = map[string]func(r *synth.MockResource) string{
 	"aws:sns/topic:Topic": func(r *synth.MockResource) string {
 		return fmt.Sprintf("arn:aws:sns:%s:%s:%s", r.Region, r.Account, r.In("name"))
 	},
 	"aws:cloudwatch/metricAlarm:MetricAlarm": func(r *synth.MockResource) string {
 		return fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:%s", r.Region, r.Account, r.In("name"))
+	},
+	// A listener's ARN carries its load balancer's name and id (the synth mock names the listener).
+	"aws:lb/listener:Listener": func(r *synth.MockResource) string {
+		return strings.Replace(r.In("loadBalancerArn"), ":loadbalancer/", ":listener/", 1) + "/" + r.Hex(16)
 	},
 	"aws:cloudwatch/dashboard:Dashboard": func(r *synth.MockResource) string {
 		return fmt.Sprintf("arn:aws:cloudwatch::%s:dashboard/%s", r.Account, r.In("dashboardName"))
@@ -151,8 +155,11 @@ func (d *declaredStack) arnOf(r synth.Resource) string {
 	case "aws:cloudwatch/logGroup:LogGroup", "aws:ecr/repository:Repository", "aws:ecs/cluster:Cluster", "aws:ecs/service:Service",
 		"aws:iam/role:Role", "aws:secretsmanager/secret:Secret", "aws:sqs/queue:Queue", "aws:sns/topic:Topic",
 		"aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/dashboard:Dashboard", "aws:s3/bucketV2:BucketV2",
-		"aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup":
+		"aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup", "aws:lb/listener:Listener",
+		"aws:acm/certificate:Certificate", "aws:ecs/taskDefinition:TaskDefinition":
 		return d.arns[r.Type+"|"+r.Name]
+	case "aws:acm/certificateValidation:CertificateValidation":
+		return r.InputString("certificateArn")
 	}
 	return ""
 }
