@@ -245,16 +245,41 @@ func TestRolesAllowTheTableOnTheDeclaredResources(t *testing.T) {
 	}
 }
 
-// aimsAt: one of the templates names the kind of resource arn is (the same text up to its first
-// wildcard), so its actions authorize on that ARN and must match it.
+// aimsAt: one of the templates names the same service and kind of resource as arn, so its
+// actions authorize on that ARN and must match it.
 func aimsAt(templates []string, e expander, arn string) bool {
 	for _, t := range e.all(templates) {
-		prefix, _, _ := strings.Cut(t, "*")
-		if len(prefix) > 0 && strings.HasPrefix(arn, prefix[:min(len(prefix), strings.LastIndexAny(prefix, ":/")+1)]) {
+		if resourceKind(t) == resourceKind(arn) {
 			return true
 		}
 	}
 	return false
+}
+
+// resourceKind: service, account and resource type of an ARN (arn:partition:service:region:
+// account:type/...). S3, SQS and SNS resources have no type: buckets and objects differ by a
+// slash, queues and topics are the service's only kind.
+func resourceKind(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return arn
+	}
+	service, resource := parts[2], parts[5]
+	kind := resource
+	switch service {
+	case "s3":
+		kind = "bucket"
+		if strings.Contains(resource, "/") {
+			kind = "object"
+		}
+	case "sqs", "sns":
+		kind = ""
+	default:
+		if i := strings.IndexAny(resource, "/:"); i >= 0 {
+			kind = resource[:i]
+		}
+	}
+	return service + ":" + parts[3] + ":" + parts[4] + ":" + kind
 }
 
 func imageBucketOf(t *testing.T, d *declaredStack) string {
