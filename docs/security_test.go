@@ -99,3 +99,47 @@ func TestSecurityCheckerCatchesMissingTests(t *testing.T) {
 		t.Error("a test that does not exist was found")
 	}
 }
+
+// Every test docs/security.md names anywhere (the CI roles' table too) exists.
+func TestSecurityDocNamesExistingTests(t *testing.T) {
+	funcs := testFunctions(t)
+	names := testName.FindAllStringSubmatch(read(t, "docs/security.md"), -1)
+	if len(names) == 0 {
+		t.Fatal("docs/security.md names no test")
+	}
+	for _, m := range names {
+		if !funcs[m[1]] {
+			t.Errorf("docs/security.md names %s, which no _test.go file declares", m[1])
+		}
+	}
+}
+
+// The operations guide keeps no permission list of its own: every IAM action its "AWS roles"
+// section names is one ci/roles declares.
+func TestOperationsGuideRolesMatchCIRoles(t *testing.T) {
+	guide := read(t, "docs/operations.md")
+	_, section, ok := strings.Cut(guide, "### AWS roles")
+	if !ok {
+		t.Fatal(`docs/operations.md has no "### AWS roles" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var code strings.Builder
+	for _, f := range globRel(t, "ci/roles/*.go") {
+		if !strings.HasSuffix(f, "_test.go") {
+			code.WriteString(read(t, f))
+		}
+	}
+	action := regexp.MustCompile("`((?:iam|kms|s3|secretsmanager|ecs|ec2|ecr|elasticloadbalancing|cloudwatch|logs|sts):[A-Za-z]+)`")
+	found := action.FindAllStringSubmatch(section, -1)
+	if len(found) == 0 {
+		t.Fatal("the AWS roles section names no IAM action; the pattern is probably broken")
+	}
+	for _, m := range found {
+		if !strings.Contains(code.String(), `"`+m[1]+`"`) {
+			t.Errorf("docs/operations.md's AWS roles section names %s, which ci/roles does not declare", m[1])
+		}
+	}
+	if !strings.Contains(section, "ci/roles/permissions.go") {
+		t.Error("the AWS roles section does not point to ci/roles/permissions.go, the list of the roles' permissions")
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func workflowFiles(t *testing.T) []string {
@@ -191,5 +193,136 @@ func TestPreviewsRunInTheirEnvironment(t *testing.T) {
 	}
 	if !strings.Contains(read(t, "ci/roles/roles.go"), `":environment:preview-" + stack`) {
 		t.Error("the preview roles do not trust the preview-<stack> environment the workflows use")
+	}
+}
+
+type workflowStep struct {
+	Name string            `yaml:"name"`
+	Uses string            `yaml:"uses"`
+	Env  map[string]string `yaml:"env"`
+}
+
+type workflowJob struct {
+	Environment any               `yaml:"environment"`
+	Env         map[string]string `yaml:"env"`
+	Steps       []workflowStep    `yaml:"steps"`
+}
+
+type workflow struct {
+	Env  map[string]string      `yaml:"env"`
+	Jobs map[string]workflowJob `yaml:"jobs"`
+}
+
+func parseWorkflow(t *testing.T, f string) (workflow, map[string]string) {
+	t.Helper()
+	var wf workflow
+	if err := yaml.Unmarshal([]byte(read(t, f)), &wf); err != nil {
+		t.Fatalf("%s: %v", f, err)
+	}
+	// Each job's own text, for references anywhere in it.
+	var doc struct {
+		Jobs map[string]yaml.Node `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal([]byte(read(t, f)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	texts := map[string]string{}
+	for name, node := range doc.Jobs {
+		b, err := yaml.Marshal(&node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[name] = string(b)
+	}
+	if len(wf.Jobs) == 0 {
+		t.Fatalf("%s has no jobs; the parser is probably broken", f)
+	}
+	return wf, texts
+}
+
+var (
+	secretRef = regexp.MustCompile(`\bsecrets\.([A-Z][A-Z0-9_]*)`)
+	// Per-stack inputs (..._DEV, ..._PROD) and the expression that picks one: it must name the
+	// stack it is for, so a job of one stack never falls back to the other's (`a && X_PROD ||
+	// X_DEV` takes X_DEV whenever X_PROD is empty).
+	stackInputRef     = regexp.MustCompile(`\b(?:vars|secrets)\.[A-Z0-9_]+_(DEV|PROD)\b`)
+	guardedStackInput = regexp.MustCompile(`== '(dev|prod)' && (?:vars|secrets)\.[A-Z0-9_]+_(DEV|PROD)\b`)
+)
+
+// Workflow secrets are scoped to their GitHub environment: a job reads a secret or a stack's
+// variable only if it runs in an environment (which holds them, docs/operations.md "GitHub
+// environments"); secrets appear only in the env of the step that uses them, never in a job's or
+// the workflow's env, which every action of the job would see; and a stack's input is only ever
+// read for that stack.
+func TestSecretsAreScopedToTheirEnvironment(t *testing.T) {
+	for _, f := range workflowFiles(t) {
+		wf, texts := parseWorkflow(t, f)
+		for k, v := range wf.Env {
+			if secretRef.MatchString(v) || stackInputRef.MatchString(v) {
+				t.Errorf("%s: the workflow's env %s reads %s; read it in the step that needs it", f, k, v)
+			}
+		}
+		for name, job := range wf.Jobs {
+			text := texts[name]
+			uses := false
+			for _, m := range secretRef.FindAllStringSubmatch(text, -1) {
+				uses = uses || m[1] != "GITHUB_TOKEN"
+			}
+			uses = uses || stackInputRef.MatchString(text)
+			if uses && job.Environment == nil {
+				t.Errorf("%s: job %s reads secrets or a stack's variables but runs in no GitHub environment", f, name)
+			}
+			for k, v := range job.Env {
+				if secretRef.MatchString(v) {
+					t.Errorf("%s: job %s puts a secret in the job's env (%s); every step would see it: move it to the step that needs it", f, name, k)
+				}
+			}
+			for _, m := range stackInputRef.FindAllStringIndex(text, -1) {
+				ref := text[m[0]:m[1]]
+				ok := false
+				for _, g := range guardedStackInput.FindAllStringSubmatchIndex(text, -1) {
+					stack, suffix := text[g[2]:g[3]], text[g[4]:g[5]]
+					if g[1] == m[1] && strings.EqualFold(stack, suffix) {
+						ok = true
+					}
+				}
+				if !ok {
+					t.Errorf("%s: job %s reads %s without `== '<stack>' &&` naming its stack: a job of the other stack could fall back to it", f, name, ref)
+				}
+			}
+		}
+	}
+}
+
+// The jobs that assume an AWS role run in the environment that role trusts: deploys in the
+// stack's environment, previews and drift checks in preview-<stack>.
+func TestRoleJobsRunInTheTrustedEnvironment(t *testing.T) {
+	for f, want := range map[string]string{
+		".github/workflows/deploy.yml":       "${{ github.ref_name }}",
+		".github/workflows/pull-request.yml": "preview-${{ matrix.stack }}",
+		".github/workflows/drift.yml":        "preview-${{ matrix.stack }}",
+	} {
+		wf, _ := parseWorkflow(t, f)
+		found := false
+		for name, job := range wf.Jobs {
+			assumes := false
+			for _, s := range job.Steps {
+				assumes = assumes || strings.HasPrefix(s.Uses, "aws-actions/configure-aws-credentials@")
+			}
+			if !assumes {
+				continue
+			}
+			found = true
+			env := job.Environment
+			if m, ok := env.(map[string]any); ok {
+				env = m["name"]
+			}
+			if env != want {
+				t.Errorf("%s: job %s assumes a role in environment %v, want %s", f, name, env, want)
+			}
+		}
+		if !found {
+			t.Errorf("%s assumes no role; the parser is probably broken", f)
+		}
 	}
 }

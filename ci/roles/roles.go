@@ -21,11 +21,6 @@ const (
 	deploySessionSeconds = 21600
 )
 
-// serviceLinkedRoles are the service-linked roles a fresh account lacks until the first service
-// of each kind is created by the deploy role: ECS, Elastic Load Balancing, and Application Auto
-// Scaling for ECS services (whose target tracking also creates the CloudWatch alarms).
-var serviceLinkedRoles = []string{"ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com", "ecs.application-autoscaling.amazonaws.com"}
-
 type statement struct {
 	Sid       string                    `json:"Sid,omitempty"`
 	Effect    string                    `json:"Effect"`
@@ -41,8 +36,8 @@ func document(statements ...statement) string {
 }
 
 type rolesConfig struct {
-	repository, imageBucket, stateBucket, secretsKey string
-	createProvider                                   bool
+	repository, imageBucket, stateBucket, secretsKey, region string
+	createProvider                                           bool
 }
 
 func loadRolesConfig(ctx *pulumi.Context) (rolesConfig, error) {
@@ -50,6 +45,7 @@ func loadRolesConfig(ctx *pulumi.Context) (rolesConfig, error) {
 		v, _ := ctx.GetConfig(ctx.Project() + ":" + key)
 		return strings.TrimSpace(v)
 	}
+	var problems []string
 	cfg := rolesConfig{
 		repository:     get("repository"),
 		imageBucket:    get("imageBucketName"),
@@ -57,7 +53,10 @@ func loadRolesConfig(ctx *pulumi.Context) (rolesConfig, error) {
 		secretsKey:     get("secretsKeyArn"),
 		createProvider: get("createOidcProvider") != "false",
 	}
-	var problems []string
+	cfg.region, _ = ctx.GetConfig("aws:region")
+	if cfg.region == "" {
+		problems = append(problems, "aws:region: is required (the region of the application stack, which the roles are limited to); set it with: pulumi config set aws:region us-east-1")
+	}
 	if strings.Count(cfg.repository, "/") != 1 {
 		problems = append(problems, fmt.Sprintf("repository: %q is not owner/name; set it with: pulumi config set repository Sage-Bionetworks/synapse-docker-registry", cfg.repository))
 	}
@@ -132,32 +131,18 @@ func declareRoles(ctx *pulumi.Context) (*Roles, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := iam.NewRolePolicy(ctx, "deploy", &iam.RolePolicyArgs{
-		Role:   deploy.Name,
-		Policy: pulumi.String(document(deployStatements(cfg, account.AccountId)...)),
-	}); err != nil {
+	if err := attachPolicies(ctx, "deploy", deploy, deployStatements(cfg, account.AccountId, stack)); err != nil {
 		return nil, err
 	}
 
 	preview, err := iam.NewRole(ctx, "preview", &iam.RoleArgs{
-		Description:      pulumi.Sprintf("pulumi preview of synapse-docker-registry %s from GitHub Actions: read-only, no image data, no secret values", stack),
+		Description:      pulumi.Sprintf("pulumi preview and drift refresh of synapse-docker-registry %s from GitHub Actions: reads configuration, no image data, no secret values", stack),
 		AssumeRolePolicy: providerArn.ApplyT(func(arn string) string { return trust(arn, previewSubject(cfg.repository, stack)) }).(pulumi.StringOutput),
 	})
 	if err != nil {
 		return nil, err
 	}
-	// ReadOnlyAccess lets a preview describe, list and get configuration; it also grants
-	// s3:GetObject on every bucket, which the explicit denies below take back for image data.
-	if _, err := iam.NewRolePolicyAttachment(ctx, "preview-read-only", &iam.RolePolicyAttachmentArgs{
-		Role:      preview.Name,
-		PolicyArn: pulumi.String("arn:aws:iam::aws:policy/ReadOnlyAccess"),
-	}); err != nil {
-		return nil, err
-	}
-	if _, err := iam.NewRolePolicy(ctx, "preview", &iam.RolePolicyArgs{
-		Role:   preview.Name,
-		Policy: pulumi.String(document(previewStatements(cfg)...)),
-	}); err != nil {
+	if err := attachPolicies(ctx, "preview", preview, previewStatements(cfg, account.AccountId, stack)); err != nil {
 		return nil, err
 	}
 	ctx.Export("deployRoleArn", deploy.Arn)
@@ -165,60 +150,54 @@ func declareRoles(ctx *pulumi.Context) (*Roles, error) {
 	return &Roles{Deploy: deploy, Preview: preview}, nil
 }
 
-// previewStatements: what a preview needs beyond ReadOnlyAccess, and the explicit denies, which
-// win over any allow.
-func previewStatements(cfg rolesConfig) []statement {
-	out := []statement{
-		// The program reads the registry login during a preview.
-		{Sid: "EcrLogin", Effect: "Allow", Action: []string{"ecr:GetAuthorizationToken"}, Resource: []string{"*"}},
-		{Sid: "DenyImageData", Effect: "Deny", Action: []string{"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes", "s3:GetObjectTorrent", "s3:GetObjectVersionTorrent", "s3:RestoreObject"},
-			Resource: []string{"arn:aws:s3:::" + cfg.imageBucket + "/*"}},
-		{Sid: "DenySecretValues", Effect: "Deny", Action: []string{"secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue"}, Resource: []string{"*"}},
+// IAM quotas (IAM User Guide, "IAM and AWS STS quotas"): a managed policy holds at most 6,144
+// characters, whitespace not counted, and a role has at most 10 managed policies attached by
+// default. (Inline policies share 10,240 characters per role, too few for the deploy role.)
+const (
+	managedPolicyMaxChars  = 6144
+	managedPoliciesPerRole = 10
+)
+
+// attachPolicies splits the statements into as few managed policies as fit and attaches them.
+func attachPolicies(ctx *pulumi.Context, name string, role *iam.Role, statements []statement) error {
+	chunks, err := splitIntoPolicies(statements)
+	if err != nil {
+		return fmt.Errorf("the %s role: %w", name, err)
 	}
-	if cfg.stateBucket != "" {
-		out = append(out, statement{Sid: "StateRead", Effect: "Allow", Action: []string{"s3:GetObject", "s3:ListBucket"},
-			Resource: []string{"arn:aws:s3:::" + cfg.stateBucket, "arn:aws:s3:::" + cfg.stateBucket + "/*"}})
+	for i, chunk := range chunks {
+		policyName := fmt.Sprintf("%s-%d", name, i+1)
+		p, err := iam.NewPolicy(ctx, policyName, &iam.PolicyArgs{
+			Description: pulumi.Sprintf("synapse-docker-registry %s role, part %d of %d (ci/roles)", name, i+1, len(chunks)),
+			Policy:      pulumi.String(document(chunk...)),
+		})
+		if err != nil {
+			return err
+		}
+		if _, err := iam.NewRolePolicyAttachment(ctx, policyName, &iam.RolePolicyAttachmentArgs{Role: role.Name, PolicyArn: p.Arn}); err != nil {
+			return err
+		}
 	}
-	if cfg.secretsKey != "" {
-		out = append(out, statement{Sid: "SecretsProviderDecrypt", Effect: "Allow", Action: []string{"kms:Decrypt"}, Resource: []string{cfg.secretsKey}})
-	}
-	return out
+	return nil
 }
 
-// deployStatements: what `pulumi up` of the stack does (infra/ declares it), on a fresh account.
-func deployStatements(cfg rolesConfig, accountID string) []statement {
-	out := []statement{
-		{Sid: "ManageTheStacksServices", Effect: "Allow", Action: []string{
-			"ec2:*", "elasticloadbalancing:*", "ecs:*", "ecr:*", "acm:*", "logs:*", "application-autoscaling:*",
-			"secretsmanager:*", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms",
-			"cloudwatch:ListTagsForResource", "cloudwatch:TagResource", "cloudwatch:UntagResource",
-			"route53:GetHostedZone", "route53:ListHostedZones", "route53:ListHostedZonesByName", "route53:ChangeResourceRecordSets",
-			"route53:ListResourceRecordSets", "route53:GetChange", "sts:GetCallerIdentity",
-		}, Resource: []string{"*"}},
-		// Bucket configuration (the adopted image bucket, the access-log bucket), never objects
-		// of the image bucket.
-		{Sid: "BucketConfiguration", Effect: "Allow", Action: []string{
-			"s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:GetBucket*", "s3:PutBucket*", "s3:DeleteBucket*",
-			"s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration", "s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration",
-			"s3:GetAccelerateConfiguration", "s3:GetReplicationConfiguration", "s3:GetAnalyticsConfiguration", "s3:GetIntelligentTieringConfiguration",
-			"s3:GetInventoryConfiguration", "s3:GetMetricsConfiguration",
-		}, Resource: []string{"arn:aws:s3:::*"}},
-		{Sid: "TaskRoles", Effect: "Allow", Action: []string{
-			"iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy",
-			"iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
-			"iam:ListInstanceProfilesForRole",
-		}, Resource: []string{fmt.Sprintf("arn:aws:iam::%s:role/*", accountID)}},
-		{Sid: "PassTaskRoles", Effect: "Allow", Action: []string{"iam:PassRole"}, Resource: []string{fmt.Sprintf("arn:aws:iam::%s:role/*", accountID)},
-			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
-		{Sid: "ServiceLinkedRoles", Effect: "Allow", Action: []string{"iam:CreateServiceLinkedRole"}, Resource: []string{"*"},
-			Condition: map[string]map[string]any{"StringEquals": {"iam:AWSServiceName": serviceLinkedRoles}}},
+func splitIntoPolicies(statements []statement) ([][]statement, error) {
+	var chunks [][]statement
+	var current []statement
+	for _, st := range statements {
+		if len(document(st)) > managedPolicyMaxChars {
+			return nil, fmt.Errorf("statement %s alone exceeds a managed policy's %d characters", st.Sid, managedPolicyMaxChars)
+		}
+		if len(current) > 0 && len(document(append(current, st)...)) > managedPolicyMaxChars {
+			chunks = append(chunks, current)
+			current = nil
+		}
+		current = append(current, st)
 	}
-	if cfg.stateBucket != "" {
-		out = append(out, statement{Sid: "StateReadWrite", Effect: "Allow", Action: []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"},
-			Resource: []string{"arn:aws:s3:::" + cfg.stateBucket, "arn:aws:s3:::" + cfg.stateBucket + "/*"}})
+	if len(current) > 0 {
+		chunks = append(chunks, current)
 	}
-	if cfg.secretsKey != "" {
-		out = append(out, statement{Sid: "SecretsProvider", Effect: "Allow", Action: []string{"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"}, Resource: []string{cfg.secretsKey}})
+	if len(chunks) > managedPoliciesPerRole {
+		return nil, fmt.Errorf("needs %d managed policies, more than the %d a role may have", len(chunks), managedPoliciesPerRole)
 	}
-	return out
+	return chunks, nil
 }
