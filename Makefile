@@ -69,7 +69,7 @@ cost: synth ## Monthly cost of STACK next to today's CDK design (docs/performanc
 	$(TOOLS_BIN)/cost -stack $(STACK) $(COST_FLAGS)
 
 local: ## The image's entrypoint and registry on this machine, with a stand-in Synapse: docker login localhost:5000 -u dev -p dev-password (image/README.md)
-	$(GO) build -o build/local/bin/ ./image/entrypoint ./image/devregistry
+	$(GO) build -o build/local/bin/ ./image/entrypoint ./image/registry
 	$(GO) -C tools build -o $(CURDIR)/build/local/bin/ ./cmd/local
 	build/local/bin/local $(LOCAL_FLAGS)
 

@@ -5,7 +5,7 @@
 // receive. Every default is only a default: a SYNAPSE_REGISTRY_* variable set in
 // the environment wins, so the same command runs against a real Synapse stack.
 //
-// It expects the entrypoint and devregistry binaries next to itself; `make
+// It expects the entrypoint and registry (image/registry) binaries next to itself; `make
 // local` builds all three into build/local/bin.
 package main
 
@@ -90,7 +90,7 @@ func run(dir, tokenAddr, notifyAddr string) error {
 	def(registryconfig.EnvTokenIssuer, synapsestub.DefaultIssuer)
 	def(registryconfig.EnvHTTPSecret, localHTTPSecret)
 	def(registryconfig.EnvScratchDir, filepath.Join(dir, "scratch"))
-	def(registryconfig.EnvBinary, filepath.Join(bin, "devregistry"))
+	def(registryconfig.EnvBinary, filepath.Join(bin, "registry"))
 	if !set(registryconfig.EnvStorage) || strings.EqualFold(os.Getenv(registryconfig.EnvStorage), registryconfig.StorageFilesystem) {
 		def(registryconfig.EnvStorage, registryconfig.StorageFilesystem)
 		def(registryconfig.EnvFilesystemRoot, filepath.Join(dir, "storage"))
