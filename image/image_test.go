@@ -52,7 +52,7 @@ func dockerfile(t *testing.T) [][]string {
 func TestRegistryReleaseMatchesTestedModule(t *testing.T) {
 	stages := dockerfile(t)
 	final := stages[len(stages)-1]
-	m := regexp.MustCompile(`^FROM registry:(\d+\.\d+\.\d+)$`).FindStringSubmatch(final[0])
+	m := regexp.MustCompile(`^FROM registry:(\d+\.\d+\.\d+)(?:@sha256:[0-9a-f]{64})?$`).FindStringSubmatch(final[0])
 	if m == nil {
 		t.Fatalf("final stage %q is not FROM registry:<exact x.y.z release>", final[0])
 	}
