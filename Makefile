@@ -84,7 +84,7 @@ up: check-stack check-pulumi ## pulumi up of STACK, then check that ECS runs the
 check-stack:
 	@[ -n "$(STACK)" ] && [ -f "Pulumi.$(STACK).yaml" ] || { \
 	  echo "STACK=$(STACK): there is no Pulumi.$(STACK).yaml. Pick a stack that has one ($$(ls Pulumi.*.yaml | sed -E 's/^Pulumi\.(.*)\.yaml$$/\1/' | paste -sd, -)): make $(MAKECMDGOALS) STACK=dev;"; \
-	  echo "  or create yours: pulumi stack init $(or $(STACK),<name>), then set its keys (cp Pulumi.dev.yaml Pulumi.$(or $(STACK),<name>).yaml and edit; README.md, Configuration reference)"; \
+	  echo "  or create yours: pulumi stack init $(or $(STACK),<name>), then set its keys in Pulumi.$(or $(STACK),<name>).yaml, with its own host, CIDR and bucket, never another stack's (README.md, Configuration reference)"; \
 	  exit 2; }
 
 check-pulumi:
