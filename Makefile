@@ -40,7 +40,7 @@ test: ## All tests of both modules: unit, Pulumi-mock stack tests, registry end-
 	  status=$${PIPESTATUS[0]}; \
 	  if [ "$$status" -ne 0 ]; then \
 	    echo; echo "make test: FAILED (full output in build/test.log):"; \
-	    grep -E '^(--- FAIL|FAIL|panic:)' build/test.log || echo "  (no test failed: see the errors above)"; \
+	    grep -E '^(--- FAIL|FAIL[[:space:]]|panic:)' build/test.log || echo "  (no test failed: see the errors above)"; \
 	    exit 1; \
 	  fi
 	$(GO) tool actionlint
