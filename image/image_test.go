@@ -52,7 +52,7 @@ func dockerfile(t *testing.T) [][]string {
 func TestRegistryReleaseMatchesTestedModule(t *testing.T) {
 	stages := dockerfile(t)
 	final := stages[len(stages)-1]
-	m := regexp.MustCompile(`^FROM registry:(\d+\.\d+\.\d+)$`).FindStringSubmatch(final[0])
+	m := regexp.MustCompile(`^FROM registry:(\d+\.\d+\.\d+)(?:@sha256:[0-9a-f]{64})?$`).FindStringSubmatch(final[0])
 	if m == nil {
 		t.Fatalf("final stage %q is not FROM registry:<exact x.y.z release>", final[0])
 	}
@@ -117,7 +117,7 @@ func TestDockerfile(t *testing.T) {
 			goBuild = instr
 		}
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "GOOS=$TARGETOS", "GOARCH=$TARGETARCH", "./image/entrypoint", "./image/devregistry"} {
+	for _, want := range []string{"CGO_ENABLED=0", "GOOS=$TARGETOS", "GOARCH=$TARGETARCH", "./image/entrypoint", "./image/registry"} {
 		if !strings.Contains(goBuild, want) {
 			t.Errorf("the build stage's go build %q lacks %s", goBuild, want)
 		}
@@ -143,7 +143,7 @@ func TestDockerfile(t *testing.T) {
 		case "COPY":
 			// The release's /bin/registry is replaced by the one built here
 			// (with s3-concurrent), the code the tests run.
-			if f := strings.Fields(rest); len(f) == 3 && f[0] == "--from=build" && f[1] == "/out/devregistry" && f[2] == "/bin/registry" {
+			if f := strings.Fields(rest); len(f) == 3 && f[0] == "--from=build" && f[1] == "/out/registry" && f[2] == "/bin/registry" {
 				registryFromSource = true
 			}
 			if m := regexp.MustCompile(`--chown=(\S+)`).FindStringSubmatch(rest); m != nil {
@@ -177,7 +177,7 @@ func TestDockerfile(t *testing.T) {
 		t.Errorf("the entrypoint execs %s by default; the image's registry is /bin/registry", binary.Default)
 	}
 	if !registryFromSource {
-		t.Error("the final stage does not COPY --from=build /out/devregistry /bin/registry: the image would run the release's registry, which has no s3-concurrent driver")
+		t.Error("the final stage does not COPY --from=build /out/registry /bin/registry: the image would run the release's registry, which has no s3-concurrent driver")
 	}
 }
 
@@ -201,7 +201,7 @@ func TestBuildContextIsExactlyWhatTheDockerfileCopies(t *testing.T) {
 	}
 	// The entrypoint's packages and the registry's (built from source with the
 	// s3-concurrent driver).
-	built := []string{"image/entrypoint/", "image/registryconfig/", "image/relay/", "image/devregistry/", "image/registrymain/", "image/s3concurrent/", "image/taskprotection/"}
+	built := []string{"image/entrypoint/", "image/registryconfig/", "image/relay/", "image/registry/", "image/registrymain/", "image/s3concurrent/", "image/taskprotection/"}
 	for _, f := range c.Files {
 		if strings.HasPrefix(f.Rel, "image/") && !slices.ContainsFunc(built, func(p string) bool { return strings.HasPrefix(f.Rel, p) }) {
 			t.Errorf("%s is in the build context; only the entrypoint's and the registry's packages are built into the image", f.Rel)
@@ -234,13 +234,13 @@ func TestBinariesCrossCompileToStaticARM64(t *testing.T) {
 		copyFile(t, filepath.Join("..", filepath.FromSlash(f.Rel)), filepath.Join(context, filepath.FromSlash(f.Rel)))
 	}
 	outDir := t.TempDir()
-	cmd := exec.Command(goTool(), "build", "-trimpath", "-ldflags=-s -w", "-o", outDir+"/", "./image/entrypoint", "./image/devregistry")
+	cmd := exec.Command(goTool(), "build", "-trimpath", "-ldflags=-s -w", "-o", outDir+"/", "./image/entrypoint", "./image/registry")
 	cmd.Dir = context
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cross-compiling the entrypoint and the registry from the build context: %v\n%s", err, b)
 	}
-	for _, name := range []string{"entrypoint", "devregistry"} {
+	for _, name := range []string{"entrypoint", "registry"} {
 		f, err := elf.Open(filepath.Join(outDir, name))
 		if err != nil {
 			t.Fatal(err)

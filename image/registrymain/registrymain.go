@@ -1,7 +1,7 @@
 // Package registrymain runs the registry (distribution v3, the module version
 // in go.mod) with the storage drivers and the access controller this image
 // uses: s3-concurrent (image/s3concurrent, what the image configures), s3-aws
-// and filesystem. The image's /bin/registry (image/devregistry), `make
+// and filesystem. The image's /bin/registry (image/registry), `make
 // local` and the tests all run it.
 package registrymain
 

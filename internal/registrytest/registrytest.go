@@ -196,7 +196,7 @@ type Options struct {
 	// stand-in, as the deployed task does.
 	Queue *Queue
 	// RegistryBinary, if set, is exec'd instead of this executable (e.g. a
-	// built devregistry or an official registry binary).
+	// built image/registry or an official registry binary).
 	RegistryBinary string
 }
 

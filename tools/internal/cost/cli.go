@@ -9,19 +9,19 @@ import (
 	"path/filepath"
 )
 
-// Main is `go run ./cmd/cost`: it reads the stack's synth JSON (written by `make synth`), estimates
+// Main is the cost command (`make cost`): it reads the stack's synth JSON (written by `make synth`), estimates
 // the stack and today's design under the assumptions and prints the report. It returns the exit
 // code: 0 printed, 2 bad usage or no synth output. Missing the 70 % target is reported, not an
 // error.
 func Main(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("cost", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	stack := fl.String("stack", "dev", "stack to estimate: dev or prod")
+	stack := fl.String("stack", "dev", "stack to estimate; prod is estimated with prod's usage assumptions, any other stack (dev, an engineer's own) with dev's")
 	synthPath := fl.String("synth", "", "synth JSON to read (default build/synth/<stack>.json, written by `make synth STACK=<stack>`)")
 	overrides := Overrides{}
 	Register(fl, overrides)
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run ./cmd/cost -stack dev|prod [-synth FILE] [assumption flags]")
+		fmt.Fprintln(stderr, "usage: make cost STACK=<stack> COST_FLAGS='[-synth FILE] [assumption flags]'")
 		fmt.Fprintln(stderr, "Estimates the stack's monthly cost from its declared resources and compares it with today's CDK design.")
 		fl.PrintDefaults()
 	}
@@ -36,8 +36,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fl.Usage()
 		return 2
 	}
-	if *stack != "dev" && *stack != "prod" {
-		fmt.Fprintf(stderr, "-stack must be dev or prod (got %q)\n", *stack)
+	if *stack == "" {
+		fmt.Fprintln(stderr, "-stack is empty: name the stack to estimate, e.g. -stack dev")
 		return 2
 	}
 	path := *synthPath

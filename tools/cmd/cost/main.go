@@ -2,13 +2,14 @@
 // synth JSON of `make synth`) and a dated, cited us-east-1 price table, and prints it side by side
 // with today's CDK design at equal capacity.
 //
-//	go run ./cmd/cost -stack prod [-synth build/synth/prod.json] [assumption flags]
+//	make cost STACK=prod COST_FLAGS='[-synth build/synth/prod.json] [assumption flags]'
+//	go -C tools run ./cmd/cost -h      # every assumption flag
 package main
 
 import (
 	"os"
 
-	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/cost"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/tools/internal/cost"
 )
 
 func main() {

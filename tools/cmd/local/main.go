@@ -5,12 +5,14 @@
 // receive. Every default is only a default: a SYNAPSE_REGISTRY_* variable set in
 // the environment wins, so the same command runs against a real Synapse stack.
 //
-// It expects the entrypoint and devregistry binaries next to itself; `make
+// It expects the entrypoint and registry (image/registry) binaries next to itself; `make
 // local` builds all three into build/local/bin.
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -90,13 +92,16 @@ func run(dir, tokenAddr, notifyAddr string) error {
 	def(registryconfig.EnvTokenIssuer, synapsestub.DefaultIssuer)
 	def(registryconfig.EnvHTTPSecret, localHTTPSecret)
 	def(registryconfig.EnvScratchDir, filepath.Join(dir, "scratch"))
-	def(registryconfig.EnvBinary, filepath.Join(bin, "devregistry"))
+	def(registryconfig.EnvBinary, filepath.Join(bin, "registry"))
 	if !set(registryconfig.EnvStorage) || strings.EqualFold(os.Getenv(registryconfig.EnvStorage), registryconfig.StorageFilesystem) {
 		def(registryconfig.EnvStorage, registryconfig.StorageFilesystem)
 		def(registryconfig.EnvFilesystemRoot, filepath.Join(dir, "storage"))
 	}
 
 	var notes []string
+	// The certificates a verifying client (crane, podman) must trust: the stand-in token
+	// service's and, once it has started, the registry's (both self-signed, new each start).
+	var trusted []byte
 	// The stand-in token service, unless a realm (a real Synapse) is given.
 	if !set(registryconfig.EnvTokenRealm) {
 		key, err := synapsestub.NewSigningKey()
@@ -110,6 +115,7 @@ func run(dir, tokenAddr, notifyAddr string) error {
 			return fmt.Errorf("starting the stand-in token service on %s: %w (use -token-addr)", tokenAddr, err)
 		}
 		defer srv.Close()
+		trusted = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate.Raw})
 		_, tport, _ := net.SplitHostPort(srv.Addr().String())
 		env[registryconfig.EnvTokenRealm] = "https://localhost:" + tport + synapsestub.TokenPath
 		if set(registryconfig.EnvTokenCertificates) {
@@ -192,10 +198,23 @@ func run(dir, tokenAddr, notifyAddr string) error {
 	fmt.Fprintf(os.Stderr, "                  docker tag alpine %s/syn12345/alpine:latest && docker push %s/syn12345/alpine:latest\n", host, host)
 	fmt.Fprintf(os.Stderr, "  Ctrl-C stops.\n\n")
 
+	bundle := filepath.Join(dir, "certs.pem")
+	registryCert := filepath.Join(firstSet(os.Getenv(registryconfig.EnvScratchDir), env[registryconfig.EnvScratchDir]), registryconfig.TLSCertFile)
+	if err := os.Remove(bundle); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	go announceReady(health, host)
+	go announceReady(health, host, func() {
+		if err := writeTrustBundle(bundle, registryCert, trusted); err != nil {
+			fmt.Fprintf(os.Stderr, "make local: writing %s: %v\n", bundle, err)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "  crane and podman verify TLS (docker trusts localhost): trust %s, rewritten at each start:\n", bundle)
+		fmt.Fprintf(os.Stderr, "    SSL_CERT_FILE=%s crane auth login %s -u %s -p %s   (or crane --insecure)\n", bundle, host, synapsestub.DevUser.Name, synapsestub.DevUser.Password)
+		fmt.Fprintf(os.Stderr, "    sudo install -D -m 0644 %s /etc/containers/certs.d/%s/ca.crt   (or podman --tls-verify=false)\n\n", bundle, host)
+	})
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
@@ -223,14 +242,28 @@ func freeLoopbackAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func announceReady(healthAddr, host string) {
+// writeTrustBundle writes to path the registry's certificate (the PEM file the entrypoint
+// wrote) followed by the other certificates a client must trust (PEM).
+func writeTrustBundle(path, registryCert string, others []byte) error {
+	cert, err := os.ReadFile(registryCert)
+	if err != nil {
+		return fmt.Errorf("the registry's certificate: %w", err)
+	}
+	if block, _ := pem.Decode(cert); block == nil || block.Type != "CERTIFICATE" {
+		return fmt.Errorf("%s holds no PEM certificate", registryCert)
+	}
+	return os.WriteFile(path, append(bytes.TrimSpace(cert), append([]byte("\n"), others...)...), 0o644)
+}
+
+func announceReady(healthAddr, host string, ready func()) {
 	url := "http://" + healthAddr + "/debug/health"
 	client := &http.Client{Timeout: time.Second}
 	for range 120 {
 		if resp, err := client.Get(url); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				fmt.Fprintf(os.Stderr, "\nmake local: ready — docker login %s -u %s -p %s\n\n", host, synapsestub.DevUser.Name, synapsestub.DevUser.Password)
+				fmt.Fprintf(os.Stderr, "\nmake local: ready — docker login %s -u %s -p %s\n", host, synapsestub.DevUser.Name, synapsestub.DevUser.Password)
+				ready()
 				return
 			}
 		}

@@ -122,13 +122,14 @@ var AssumptionList = []Assumption{
 		func(a *Assumptions) *float64 { return &a.TodayNoncurrentDays }},
 }
 
-// Defaults returns the default assumptions for a stack: dev's for "dev", prod's otherwise.
+// Defaults returns the default assumptions for a stack: prod's for "prod", dev's for any other
+// (dev, or an engineer's own stack, which is used like dev).
 func Defaults(stack string) Assumptions {
 	var a Assumptions
 	for _, d := range AssumptionList {
-		v := d.Prod
-		if stack == "dev" {
-			v = d.Dev
+		v := d.Dev
+		if stack == "prod" {
+			v = d.Prod
 		}
 		*d.field(&a) = v
 	}

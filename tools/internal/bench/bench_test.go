@@ -287,7 +287,7 @@ func TestBuffersPerUploadIsTheDriversBound(t *testing.T) {
 func TestSummary(t *testing.T) {
 	s := results().Summary()
 	for _, want := range []string{
-		"Measured 2026-01-02 03:04 UTC in 1m0s with `go run ./cmd/bench -size 1GiB -layers 4 -runs 5 -warmup 1",
+		"Measured 2026-01-02 03:04 UTC in 1m0s with `make bench BENCH_FLAGS='-size 1GiB -layers 4 -runs 5 -warmup 1",
 		"Machine: Test CPU, 2 logical CPUs, 8 GiB of memory, TestOS, go1.x.",
 		"| Figure | Measured (median) | Target | Result |\n|---|---|---|---|\n",
 		"| Pull, 1 client: through the registry, redirects on (deployed) | 950 MiB/s = 95 % of S3 | ≥ 90 % of S3 | met |",

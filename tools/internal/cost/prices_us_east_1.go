@@ -6,7 +6,7 @@ package cost
 // table was compiled often show no number; where that is so, Checked names the dated
 // transcriptions that quote the rate for US East (N. Virginia). A rate nobody could confirm says
 // so in Checked instead of pretending. Update the table by editing the numbers and the dates
-// together, then run `go test ./internal/cost` and the cost target for both stacks.
+// together, then run `go -C tools test ./internal/cost` and the cost target for both stacks.
 
 // PricesAsOf is the date the table below was compiled and its sources read.
 const PricesAsOf = "2026-11-23"

@@ -6,8 +6,10 @@
 // (docs/performance.md). It needs only Go: the registry, the S3 server and
 // Synapse's token service and event listener all run on this machine.
 //
-//	go run ./cmd/bench -write docs/performance.md   # make bench
-//	go run ./cmd/bench -short                       # a quick check (minutes under the S3 model)
+//	make bench                          # measure and print
+//	make bench WRITE=1                  # measure and write docs/performance.md
+//	make bench BENCH_FLAGS=-short       # a quick check (minutes under the S3 model)
+//	go -C tools run ./cmd/bench -h      # every flag
 package main
 
 import (
@@ -16,8 +18,8 @@ import (
 	"os"
 	"runtime/pprof"
 
-	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/bench"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/registrytest"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/tools/internal/bench"
 )
 
 func main() {
@@ -30,7 +32,7 @@ func main() {
 	cfg.RegisterFlags(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (clients and stand-ins, not the registry) to `file`")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: go run ./cmd/bench [flags]\n\nMeasures pulls, pushes, registry CPU and memory, and notifications with the deployed configuration (docs/performance.md, \"Benchmark\").\n\n")
+		fmt.Fprintf(fs.Output(), "usage: make bench [WRITE=1] BENCH_FLAGS='[flags]'\n\nMeasures pulls, pushes, registry CPU and memory, and notifications with the deployed configuration (docs/performance.md, \"Benchmark\").\n\n")
 		fs.PrintDefaults()
 	}
 	_ = fs.Parse(os.Args[1:])

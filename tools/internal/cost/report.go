@@ -101,7 +101,7 @@ func (r Report) Write(w io.Writer) {
 
 	p("### Stack %s: monthly cost, ours vs today's design", r.Stack)
 	p("")
-	p("USD per month at %s on-demand prices as of %s (internal/cost/prices_us_east_1.go). "+
+	p("USD per month at %s on-demand prices as of %s (tools/internal/cost/prices_us_east_1.go). "+
 		"Ours: the %d resources declared in %s. Today: the CDK design at equal capacity (2 NAT gateways, "+
 		"two Linux/X86 tasks of 2 vCPU and 4 GB, an ALB in 2 AZs, a private API Gateway endpoint in 2 AZs, "+
 		"no S3 gateway endpoint, image data in S3 Standard).", PriceRegion, PricesAsOf, r.Resources, r.SynthPath)
@@ -210,7 +210,7 @@ func (r Report) Write(w io.Writer) {
 	sort.Strings(free)
 	p("- %d declared resources have no monthly charge of their own: %s.", total, strings.Join(free, ", "))
 	if len(r.Ours.Unknown) > 0 {
-		p("- **Unknown to this estimate, not priced**: %s. Teach internal/cost/inventory.go about them.", strings.Join(r.Ours.Unknown, ", "))
+		p("- **Unknown to this estimate, not priced**: %s. Teach tools/internal/cost/inventory.go about them.", strings.Join(r.Ours.Unknown, ", "))
 	} else {
 		p("- Every declared resource type is known to the estimate.")
 	}

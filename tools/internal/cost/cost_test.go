@@ -17,7 +17,7 @@ import (
 // so a test may change it.
 func fixture(t *testing.T, stack string) *Synth {
 	t.Helper()
-	s, err := LoadSynth(filepath.Join("..", "..", "infra", "testdata", "synth-"+stack+".json"))
+	s, err := LoadSynth(filepath.Join("..", "..", "..", "infra", "testdata", "synth-"+stack+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +409,7 @@ func TestUnknownResourcesAreReported(t *testing.T) {
 
 func writeFixture(t *testing.T, stack string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "infra", "testdata", "synth-"+stack+".json"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "infra", "testdata", "synth-"+stack+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,7 +493,7 @@ func TestAssumptionFlagsChangeTheResult(t *testing.T) {
 func TestAssumptionFlagsAreValidated(t *testing.T) {
 	path := writeFixture(t, "prod")
 	for _, args := range [][]string{
-		{"-pushed-gb", "lots"}, {"-pulls", "-1"}, {"-internet-share", "1.5"}, {"-hours", "0"}, {"-stack", "staging"}, {"extra"},
+		{"-pushed-gb", "lots"}, {"-pulls", "-1"}, {"-internet-share", "1.5"}, {"-hours", "0"}, {"-stack", ""}, {"extra"},
 		{"-idle-90-share", "1.2"}, {"-large-object-share", "2"}, {"-layer-mb", "0"}, {"-idle-30-90-share", "0.5", "-idle-90-share", "0.6"},
 	} {
 		if _, _, code := run(t, append([]string{"-stack", "prod", "-synth", path}, args...)...); code != 2 {
@@ -518,6 +518,28 @@ func TestMissingSynthOutputNamesMakeSynth(t *testing.T) {
 	_, stderr, code = run(t, "-stack", "dev")
 	if code != 2 || !strings.Contains(stderr, filepath.Join("build", "synth", "dev.json")) || !strings.Contains(stderr, "make synth STACK=dev") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// A stack per engineer is common Pulumi practice: any stack name is estimated, with dev's usage.
+func TestAnEngineersStackIsEstimatedWithDevUsage(t *testing.T) {
+	b, err := os.ReadFile(writeFixture(t, "dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "alice.json")
+	if err := os.WriteFile(path, bytes.Replace(b, []byte(`"stack": "dev"`), []byte(`"stack": "alice"`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := run(t, "-stack", "alice", "-synth", path)
+	if code != 0 {
+		t.Fatalf("-stack alice: exit %d, stderr %q", code, stderr)
+	}
+	if got, want := tableRow(t, out, "`-pushed-gb`")[1], FormatNumber(Defaults("dev").PushedGB); got != want {
+		t.Errorf("alice's -pushed-gb default = %s, want dev's %s", got, want)
+	}
+	if Defaults("alice") != Defaults("dev") || Defaults("prod") == Defaults("dev") {
+		t.Errorf("Defaults: alice %+v, dev %+v, prod %+v; want alice = dev != prod", Defaults("alice"), Defaults("dev"), Defaults("prod"))
 	}
 }
 

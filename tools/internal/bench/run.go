@@ -2,7 +2,7 @@
 // pulls and pushes through the real registry (the image's entrypoint and
 // registry, as internal/registrytest runs them) against the same transfers
 // straight to the S3 stand-in, the registry's CPU and peak memory, and the
-// notifications Synapse receives. cmd/bench prints the result as one table
+// notifications Synapse receives. tools/cmd/bench prints the result as one table
 // and can write it into docs/performance.md.
 package bench
 

@@ -258,12 +258,12 @@ func plural(n int, what string) string {
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 // Summary is the table with what it was measured on and how, and which
-// targets are met: what cmd/bench prints and writes.
+// targets are met: what the bench command (`make bench`) prints and writes.
 func (r *Results) Summary() string {
 	rows := r.Rows()
 	var b strings.Builder
 	m := r.Machine
-	fmt.Fprintf(&b, "Measured %s in %s with `go run ./cmd/bench %s`.\n\n", r.Started.UTC().Format("2006-01-02 15:04 MST"),
+	fmt.Fprintf(&b, "Measured %s in %s with `make bench BENCH_FLAGS='%s'`.\n\n", r.Started.UTC().Format("2006-01-02 15:04 MST"),
 		r.Duration.Round(time.Second), r.Config.Args())
 	fmt.Fprintf(&b, "Machine: %s, %d logical CPUs, %s of memory, %s, %s.\n\n", m.CPU, m.Cores, FormatSize(m.Memory), m.OS, m.Go)
 	layer := r.Config.LayerSize()
@@ -303,7 +303,7 @@ func (r *Results) Summary() string {
 
 // Markers delimit the generated part of the "## Benchmark" section.
 const (
-	BeginMarker = "<!-- bench:begin: written by `go run ./cmd/bench -write`; edits up to bench:end are overwritten -->"
+	BeginMarker = "<!-- bench:begin: written by `make bench WRITE=1`; edits up to bench:end are overwritten -->"
 	EndMarker   = "<!-- bench:end -->"
 	sectionHead = "## Benchmark"
 	costHead    = "## Cost"
@@ -339,7 +339,7 @@ func UpdateSection(doc, block string) string {
 		before := strings.TrimRight(strings.Join(lines[:end], ""), "\n")
 		return before + "\n\n" + generated + "\n\n" + strings.Join(lines[end:], "")
 	}
-	section := sectionHead + "\n\n`make bench` (or `go run ./cmd/bench`) measures the registry on this machine.\n\n" + generated + "\n\n"
+	section := sectionHead + "\n\n`make bench` measures the registry on this machine.\n\n" + generated + "\n\n"
 	for i, l := range lines {
 		if strings.TrimSpace(l) == costHead {
 			return strings.Join(lines[:i], "") + section + strings.Join(lines[i:], "")
