@@ -4,11 +4,16 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
 )
 
 // Architecture is the CPU architecture of the Fargate task and of the image built for it.
@@ -188,6 +193,7 @@ func (r *configReader) boolean(name string) bool {
 func LoadConfig(ctx *pulumi.Context) (*DockerRegistryArgs, error) {
 	r := &configReader{ctx: ctx, problems: &problems{project: ctx.Project(), stack: ctx.Stack(), unparsed: map[string]bool{}}}
 	c := &DockerRegistryArgs{Project: ctx.Project(), Stack: ctx.Stack()}
+	r.checkStackKeys()
 
 	c.Region = r.raw("aws:region")
 	c.CostCenter = r.raw("costCenter")
@@ -269,4 +275,77 @@ func (r *configReader) loadNotificationAuth() string {
 		r.add(name, "is not the base64 encoding of \"user:password\"; set it with: %s", fix)
 	}
 	return v
+}
+
+// awsProviderKeys are the settings the aws provider reads from stack config (pulumi-aws
+// sdk/go/aws/config/config.go). The program's provider is explicit and takes only aws:region
+// from them; the rest would be silently ignored.
+var awsProviderKeys = []string{
+	"aws:accessKey", "aws:allowedAccountIds", "aws:assumeRole", "aws:assumeRoleWithWebIdentity",
+	"aws:customCaBundle", "aws:defaultTags", "aws:ec2MetadataServiceEndpoint",
+	"aws:ec2MetadataServiceEndpointMode", "aws:endpoints", "aws:forbiddenAccountIds", "aws:httpProxy",
+	"aws:httpsProxy", "aws:ignoreTags", "aws:insecure", "aws:maxRetries", "aws:noProxy", "aws:profile",
+	"aws:region", "aws:retryMode", "aws:s3UsePathStyle", "aws:secretKey", "aws:sharedConfigFiles",
+	"aws:sharedCredentialsFiles", "aws:skipCredentialsValidation", "aws:skipMetadataApiCheck",
+	"aws:skipRegionValidation", "aws:skipRequestingAccountId", "aws:stsRegion", "aws:token",
+	"aws:tokenBucketRateLimiterCapacity", "aws:useDualstackEndpoint", "aws:useFipsEndpoint",
+}
+
+// checkStackKeys reports every key of the stack file that the program would ignore: a key of
+// this project that Pulumi.yaml does not declare (the project's config schema), or an aws key
+// other than aws:region, each naming the key it most likely meant. Without it a typo such as
+// tokenRelam silently leaves the default in force. Other namespaces (pulumi:, other providers)
+// are not the program's to judge. When the project files cannot be read (the program runs
+// outside its project directory), there is nothing to compare and nothing is reported.
+func (r *configReader) checkStackKeys() {
+	dir := r.ctx.RootDirectory()
+	var proj struct {
+		StackConfigDir string         `yaml:"stackConfigDir"`
+		Config         map[string]any `yaml:"config"`
+	}
+	if err := readYAML(filepath.Join(dir, "Pulumi.yaml"), &proj); err != nil || len(proj.Config) == 0 {
+		return
+	}
+	var stack struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if err := readYAML(filepath.Join(dir, proj.StackConfigDir, "Pulumi."+r.stack+".yaml"), &stack); err != nil {
+		return
+	}
+	declared := make([]string, 0, len(proj.Config))
+	for k := range proj.Config {
+		declared = append(declared, r.key(k))
+	}
+	keys := make([]string, 0, len(stack.Config))
+	for k := range stack.Config {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	rm := func(k string) string { return fmt.Sprintf("pulumi config rm %s --stack %s", k, r.stack) }
+	for _, k := range keys {
+		ns, name, _ := strings.Cut(k, ":")
+		switch {
+		case ns == r.project && !slices.Contains(declared, k):
+			r.add(k, "is not a setting of this project (Pulumi.yaml declares every key)%s; the program ignores it. Remove it with: %s", didYouMean(k, declared), rm(k))
+		case ns == "aws" && !slices.Contains(awsProviderKeys, k):
+			r.add(k, "is not a setting of the aws provider%s; remove it with: %s", didYouMean(k, awsProviderKeys), rm(k))
+		case ns == "aws" && name != "region":
+			r.add(k, "is ignored: the program's AWS provider is explicit and takes only aws:region from config (set credentials with AWS_PROFILE or aws sso login). Remove it with: %s", rm(k))
+		}
+	}
+}
+
+func didYouMean(k string, known []string) string {
+	if near := registryconfig.Nearest(k, known, 3); near != "" {
+		return "; did you mean " + near + "?"
+	}
+	return ""
+}
+
+func readYAML(path string, into any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return yaml.Unmarshal(b, into)
 }

@@ -205,3 +205,60 @@ func TestPreviewWithoutNotificationSecretNamesTheCommand(t *testing.T) {
 		}
 	}
 }
+
+// stackWithLines copies the project file and a stack file into a directory, appends lines to the
+// stack's config and loads it as the CLI would.
+func stackWithLines(t *testing.T, stack string, lines ...string) *synth.StackConfig {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"Pulumi.yaml", "Pulumi." + stack + ".yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != "Pulumi.yaml" {
+			b = []byte(strings.Replace(string(b), "\nconfig:\n", "\nconfig:\n  "+strings.Join(lines, "\n  ")+"\n", 1))
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, _, err := synth.LoadStack(dir, stack, synth.LoadOptions{Placeholders: map[string]string{"notificationAuth": testNotificationAuth}})
+	if err != nil {
+		t.Fatalf("the CLI's validation must let the program report these keys: %v", err)
+	}
+	return cfg
+}
+
+// A misspelt key in a stack file is reported with the key it resembles, not silently ignored
+// while the default stays in force.
+func TestUnknownStackKeysNameTheKeyTheyResemble(t *testing.T) {
+	cfg := stackWithLines(t, "dev",
+		project+":tokenRelam: https://repo-dev.dev.sagebase.org/docker/v1/bearerToken",
+		"aws:regoin: us-west-2",
+		"aws:profile: synapse-dev",
+		project+":somethingElseEntirely: x",
+		"pulumi:tags: {team: platform}")
+	ce := expectConfigError(t, cfg)
+	want := []string{
+		project + ":tokenRelam: is not a setting of this project (Pulumi.yaml declares every key); did you mean " + project + ":tokenRealm?",
+		"aws:regoin: is not a setting of the aws provider; did you mean aws:region?",
+		"aws:profile: is ignored: the program's AWS provider is explicit",
+		project + ":somethingElseEntirely: is not a setting of this project (Pulumi.yaml declares every key); the program ignores it",
+	}
+	for _, w := range want {
+		found := false
+		for _, p := range ce.Problems {
+			found = found || strings.HasPrefix(p, w)
+		}
+		if !found {
+			t.Errorf("no problem starts with %q:\n%s", w, ce.Error())
+		}
+	}
+	if len(ce.Problems) != len(want) {
+		t.Errorf("want exactly %d problems (pulumi:tags is legitimate), got:\n%s", len(want), ce.Error())
+	}
+	if !strings.Contains(ce.Error(), "pulumi config rm aws:regoin --stack dev") {
+		t.Errorf("the fix must name the command that removes the key:\n%s", ce.Error())
+	}
+}
