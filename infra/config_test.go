@@ -206,9 +206,9 @@ func TestPreviewWithoutNotificationSecretNamesTheCommand(t *testing.T) {
 	}
 }
 
-// stackWithLines copies the project file and a stack file into a directory, appends lines to the
-// stack's config and loads it as the CLI would.
-func stackWithLines(t *testing.T, stack string, lines ...string) *synth.StackConfig {
+// editedStack copies the project file and a stack file into a directory, edits the stack file
+// and loads it as the CLI would (strict: a declared secret that is not set stays unset).
+func editedStack(t *testing.T, stack string, edit func(string) string) *synth.StackConfig {
 	t.Helper()
 	dir := t.TempDir()
 	for _, name := range []string{"Pulumi.yaml", "Pulumi." + stack + ".yaml"} {
@@ -217,16 +217,27 @@ func stackWithLines(t *testing.T, stack string, lines ...string) *synth.StackCon
 			t.Fatal(err)
 		}
 		if name != "Pulumi.yaml" {
-			b = []byte(strings.Replace(string(b), "\nconfig:\n", "\nconfig:\n  "+strings.Join(lines, "\n  ")+"\n", 1))
+			b = []byte(edit(string(b)))
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cfg, _, err := synth.LoadStack(dir, stack, synth.LoadOptions{Placeholders: map[string]string{"notificationAuth": testNotificationAuth}})
+	cfg, _, err := synth.LoadStack(dir, stack, synth.LoadOptions{Strict: true})
 	if err != nil {
-		t.Fatalf("the CLI's validation must let the program report these keys: %v", err)
+		t.Fatalf("the CLI's validation must let the program report every problem: %v", err)
 	}
+	return cfg
+}
+
+// stackWithLines is the stack with lines added to its config, its secret set.
+func stackWithLines(t *testing.T, stack string, lines ...string) *synth.StackConfig {
+	t.Helper()
+	cfg := editedStack(t, stack, func(s string) string {
+		return strings.Replace(s, "\nconfig:\n", "\nconfig:\n  "+strings.Join(lines, "\n  ")+"\n", 1)
+	})
+	cfg.Config[project+":notificationAuth"] = testNotificationAuth
+	cfg.SecretKeys = append(cfg.SecretKeys, project+":notificationAuth")
 	return cfg
 }
 
@@ -260,5 +271,74 @@ func TestUnknownStackKeysNameTheKeyTheyResemble(t *testing.T) {
 	}
 	if !strings.Contains(ce.Error(), "pulumi config rm aws:regoin --stack dev") {
 		t.Errorf("the fix must name the command that removes the key:\n%s", ce.Error())
+	}
+}
+
+// What the Pulumi CLI would have refused on its own before the program ran — a missing required
+// key, a value of the wrong type, the secret in plain text — is reported together with the
+// program's own checks, in one message, each with its fix.
+func TestProblemsTheCLIWouldRaiseFirstAreReportedTogether(t *testing.T) {
+	cfg := editedStack(t, "dev", func(s string) string {
+		s = regexp.MustCompile(`(?m)^  `+project+`:costCenter:.*\n`).ReplaceAllString(s, "")
+		s = strings.Replace(s, project+":cpu: 1024", project+":cpu: lots", 1)
+		s = strings.Replace(s, project+":accessLogs: false", project+":accessLogs: nope", 1)
+		s = strings.Replace(s, project+":vpcCidr: 172.29.0.0/24", project+":vpcCidr: 10.0.0.0/8", 1)
+		return strings.Replace(s, "\nconfig:\n", "\nconfig:\n  "+project+":notificationAuth: "+testNotificationAuth+"\n", 1)
+	})
+	ce := expectConfigError(t, cfg)
+	for _, want := range []string{
+		project + ":costCenter: is required; set it with: pulumi config set costCenter",
+		project + `:cpu: "lots" is not an integer; set it with: pulumi config set cpu`,
+		project + `:accessLogs: "nope" is not true or false; set it with: pulumi config set accessLogs true --stack dev`,
+		project + ":notificationAuth: is stored in plain text; it must be encrypted. Set it again with: pulumi config set --secret notificationAuth",
+		project + `:vpcCidr: "10.0.0.0/8" must be between /16 and /24`,
+	} {
+		found := false
+		for _, p := range ce.Problems {
+			found = found || strings.HasPrefix(p, want)
+		}
+		if !found {
+			t.Errorf("no problem starts with %q:\n%s", want, ce.Error())
+		}
+	}
+}
+
+// Pulumi.yaml is the schema the program checks: each key's default gives its type, and a
+// "Required" key left empty is reported missing.
+func TestProgramChecksEachKeyAsPulumiYAMLDeclaresIt(t *testing.T) {
+	var proj struct {
+		Config map[string]struct {
+			Description string `yaml:"description"`
+			Default     any    `yaml:"default"`
+		} `yaml:"config"`
+	}
+	if err := readYAML(filepath.Join("..", "Pulumi.yaml"), &proj); err != nil {
+		t.Fatal(err)
+	}
+	for key, decl := range proj.Config {
+		var bad, want string
+		switch v := decl.Default.(type) {
+		case int:
+			bad, want = "1x", `"1x" is not an integer`
+		case bool:
+			bad, want = "yes please", `"yes please" is not true or false`
+		case string:
+			if v != "" || !strings.HasPrefix(decl.Description, "Required") || key == "notificationAuth" {
+				continue
+			}
+			bad, want = "", "is required"
+		}
+		t.Run(key, func(t *testing.T) {
+			cfg := loadStack(t, "dev", nil)
+			cfg.Config[project+":"+key] = bad
+			ce := expectConfigError(t, cfg)
+			found := false
+			for _, p := range ce.Problems {
+				found = found || strings.HasPrefix(p, project+":"+key+": "+want)
+			}
+			if !found {
+				t.Errorf("%s = %q: want %q, got:\n%s", key, bad, want, ce.Error())
+			}
+		})
 	}
 }
