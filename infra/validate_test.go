@@ -1,7 +1,15 @@
 package infra
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"math/big"
+	"time"
 
 	"net/netip"
 	"os"
@@ -119,4 +127,39 @@ func keyOf(name string) string {
 		return name
 	}
 	return project + ":" + name
+}
+
+// selfSigned is a P-256 certificate valid until notAfter, as PEM.
+func selfSigned(t *testing.T, cn string, notAfter time.Time) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(4242), Subject: pkix.Name{CommonName: cn},
+		NotBefore: notAfter.Add(-365 * 24 * time.Hour), NotAfter: notAfter}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+// An expired token-signing certificate is refused, naming which one and its NotAfter; one that
+// is still valid, however soon it expires, is accepted (docs: README, Configuration reference).
+func TestValidateRefusesAnExpiredSigningCertificate(t *testing.T) {
+	expiredAt := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	a := validArgs(t)
+	current := a.Registry.TokenSigningCertificates
+	a.Registry.TokenSigningCertificates = current + selfSigned(t, "old.synapse.org", expiredAt)
+	problems := validateProblems(t, a)
+	want := project + `:tokenSigningCertificates: certificate 2 (subject "CN=old.synapse.org", serial 4242) expired on 2025-03-01T12:00:00Z (NotAfter); remove it from the bundle`
+	if len(problems) != 1 || !strings.HasPrefix(problems[0], want) {
+		t.Errorf("want one problem starting %q, got:\n%s", want, strings.Join(problems, "\n"))
+	}
+
+	a.Registry.TokenSigningCertificates = current + selfSigned(t, "next.synapse.org", time.Now().Add(24*time.Hour))
+	if p := validateProblems(t, a); len(p) != 0 {
+		t.Errorf("a certificate valid for another day was refused:\n%s", strings.Join(p, "\n"))
+	}
 }
