@@ -256,7 +256,8 @@ func (a *DockerRegistryArgs) zoneHint() string {
 // being accepted by clients that check validity, and a bundle left with only expired ones means
 // Synapse has rotated its key and every login will fail. A certificate that is not yet expired is
 // accepted however soon it expires: during a rotation Synapse's old and new certificates are
-// listed together, and the old one is removed after Synapse switches (docs/synapse.md).
+// listed together (Pulumi.yaml: "List two during a key rotation"), and the old one is removed
+// after Synapse switches.
 func (a *DockerRegistryArgs) validateSigningCertificates(p *problems, now time.Time) {
 	const name = "tokenSigningCertificates"
 	certs, found := registryconfig.ParseTokenCertificates(a.Registry.TokenSigningCertificates)
