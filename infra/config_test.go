@@ -342,3 +342,37 @@ func TestProgramChecksEachKeyAsPulumiYAMLDeclaresIt(t *testing.T) {
 		})
 	}
 }
+
+// A fix hint never points one stack at another's resources: on each stack, no suggested command
+// carries a value (host, realm, listener, bucket, zone, CIDR) that only the other stack has.
+func TestFixHintsNeverSuggestAnotherStacksValues(t *testing.T) {
+	keys := []string{"registryHost", "tokenRealm", "notificationUrl", "existingBucketName", "hostedZoneName", "vpcCidr"}
+	for stack, other := range map[string]string{"dev": "prod", "prod": "dev"} {
+		own, theirs := loadStack(t, stack, nil), loadStack(t, other, nil)
+		for _, overrides := range []map[string]string{
+			// Every key missing or malformed: hints fall back to placeholders.
+			{"registryHost": "", "tokenRealm": "", "notificationUrl": "", "vpcCidr": "", "existingBucketName": "Bad_Bucket", "hostedZoneName": "", "createDnsRecord": "true"},
+			// Malformed values beside a valid host: hints use the stack's own values.
+			{"tokenRealm": "http://x.example.org/t", "notificationUrl": "ftp://x.example.org/e", "vpcCidr": "10.1.2.3/24", "hostedZoneName": "example.org"},
+		} {
+			cfg := loadStack(t, stack, overrides)
+			ce := expectConfigError(t, cfg)
+			for _, k := range keys {
+				v := theirs.Config[project+":"+k]
+				if v == "" || v == own.Config[project+":"+k] {
+					continue
+				}
+				for _, p := range ce.Problems {
+					if strings.Contains(p, " "+v+" ") {
+						t.Errorf("stack %s: a hint suggests %s's %s %q:\n%s", stack, other, k, v, p)
+					}
+				}
+			}
+		}
+	}
+	// The zone hint is derived from the stack's own registryHost.
+	ce := expectConfigError(t, loadStack(t, "dev", map[string]string{"hostedZoneName": "example.org"}))
+	if !strings.Contains(ce.Error(), "pulumi config set hostedZoneName dev.sagebase.org --stack dev") {
+		t.Errorf("want the zone of dev's own registryHost suggested:\n%s", ce.Error())
+	}
+}
