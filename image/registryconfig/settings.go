@@ -226,7 +226,7 @@ func Parse(get func(string) string, present []string) (*Settings, error) {
 
 	s.ScratchDir = p.optional(EnvScratchDir)
 	if !filepath.IsAbs(s.ScratchDir) {
-		p.add(EnvScratchDir, "%q is not an absolute path; set a writable absolute directory or leave it unset for /tmp/registry", s.ScratchDir)
+		p.add(EnvScratchDir, "%q is not an absolute path; set a writable absolute directory or leave it unset for %s", s.ScratchDir, ScratchPath)
 	}
 	s.Binary = p.optional(EnvBinary)
 	if !filepath.IsAbs(s.Binary) {
