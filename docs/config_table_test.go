@@ -10,7 +10,9 @@ import (
 )
 
 // The README's configuration reference is the second place every key is documented (Pulumi.yaml
-// is the first): same keys, same types, same defaults.
+// is the first): same keys, same types, same defaults. Pulumi.yaml declares no `type` (the CLI
+// would enforce it before the program runs and hide the program's other checks): a key's type
+// is its default's, and a required key defaults to "" with a description starting "Required".
 func TestReadmeConfigTableMatchesPulumiYAML(t *testing.T) {
 	var project struct {
 		Config map[string]struct {
@@ -32,25 +34,38 @@ func TestReadmeConfigTableMatchesPulumiYAML(t *testing.T) {
 		if decl.Description == "" {
 			t.Errorf("Pulumi.yaml: %s has no description", key)
 		}
-		got, ok := documented[key]
-		if !ok {
-			t.Errorf("README.md's configuration reference has no row for %s; add `| \\`%s\\` | %s | ... |`", key, key, decl.Type)
-			continue
+		if decl.Type != "" {
+			t.Errorf("Pulumi.yaml: %s declares type %s; the CLI would check it before the program and hide the program's other problems. Remove it (the default gives the type)", key, decl.Type)
 		}
-		delete(documented, key)
-		want := "**required**"
+		var typ, want string
 		switch v := decl.Default.(type) {
 		case nil:
+			t.Errorf("Pulumi.yaml: %s has no default; the CLI would report it missing before the program runs. Give it default \"\" and start its description with \"Required\"", key)
+			continue
+		case bool:
+			typ, want = "boolean", fmt.Sprintf("`%v`", v)
+		case int:
+			typ, want = "integer", fmt.Sprintf("`%v`", v)
 		case string:
-			want = "`" + v + "`"
-			if v == "" {
+			typ, want = "string", "`"+v+"`"
+			switch {
+			case v == "" && strings.HasPrefix(decl.Description, "Required"):
+				want = "**required**"
+			case v == "":
 				want = "`\"\"`"
 			}
 		default:
-			want = fmt.Sprintf("`%v`", v)
+			t.Errorf("Pulumi.yaml: %s has a default of type %T; use a string, integer or boolean", key, v)
+			continue
 		}
-		if got[0] != decl.Type || got[1] != want {
-			t.Errorf("README.md documents %s as %s, default %s; Pulumi.yaml says %s, default %s", key, got[0], got[1], decl.Type, want)
+		got, ok := documented[key]
+		if !ok {
+			t.Errorf("README.md's configuration reference has no row for %s; add `| \\`%s\\` | %s | ... |`", key, key, typ)
+			continue
+		}
+		delete(documented, key)
+		if got[0] != typ || got[1] != want {
+			t.Errorf("README.md documents %s as %s, default %s; Pulumi.yaml says %s, default %s", key, got[0], got[1], typ, want)
 		}
 	}
 	delete(documented, "aws:region") // the provider's key, set by each stack file

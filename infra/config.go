@@ -3,16 +3,17 @@ package infra
 import (
 	"encoding/base64"
 	"fmt"
-	"net/mail"
 	"net/netip"
-	"net/url"
-	"regexp"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
 )
 
 // Architecture is the CPU architecture of the Fargate task and of the image built for it.
@@ -39,8 +40,9 @@ const (
 	NatOnePerAz NatStrategy = "OnePerAz"
 )
 
-// DockerRegistryArgs is the whole, validated stack configuration. Nothing else in the program reads raw
-// config keys: LoadConfig is the only place that does.
+// DockerRegistryArgs is the whole registry configuration. LoadConfig builds it from stack config
+// (the only place that reads raw config keys); a program may build it in code. Either way
+// Validate checks it before any resource is declared.
 type DockerRegistryArgs struct {
 	Project string
 	Stack   string
@@ -144,360 +146,206 @@ func (e *ConfigError) Error() string {
 	return b.String()
 }
 
-// configReader reads raw keys and records every problem instead of stopping at the first.
+// configReader turns raw stack config into typed values, recording a problem for every value it
+// cannot parse (a wrong type, a secret in plain text) instead of stopping at the first.
 type configReader struct {
-	ctx      *pulumi.Context
-	stack    string
-	problems []string
+	ctx *pulumi.Context
+	*problems
 }
 
-func (r *configReader) key(name string) string {
-	if strings.Contains(name, ":") {
-		return name
-	}
-	return r.ctx.Project() + ":" + name
+func (r *configReader) raw(name string) string {
+	v, _ := r.ctx.GetConfig(r.key(name))
+	return strings.TrimSpace(v)
 }
 
-func (r *configReader) problem(name, format string, args ...any) {
-	r.problems = append(r.problems, fmt.Sprintf("%s: %s", r.key(name), fmt.Sprintf(format, args...)))
+// unparsable records that name's value has the wrong type; Validate's checks of the zero value
+// that stands for it are then skipped.
+func (r *configReader) unparsable(name, format string, args ...any) {
+	r.add(name, format, args...)
+	r.unparsed[name] = true
 }
 
-func (r *configReader) setHint(name, example string) string {
-	if strings.HasPrefix(example, "--") {
-		// Everything after "--" is the value, so the stack flag must come first.
-		return fmt.Sprintf("pulumi config set %s --stack %s %s", name, r.stack, example)
-	}
-	return fmt.Sprintf("pulumi config set %s %s --stack %s", name, example, r.stack)
-}
-
-func (r *configReader) raw(name string) (string, bool) {
-	v, ok := r.ctx.GetConfig(r.key(name))
-	return strings.TrimSpace(v), ok && strings.TrimSpace(v) != ""
-}
-
-func (r *configReader) required(name, example string) string {
-	v, ok := r.raw(name)
-	if !ok {
-		r.problem(name, "is required; set it with: %s", r.setHint(name, example))
-	}
-	return v
-}
-
-func (r *configReader) optional(name string) string {
-	v, _ := r.raw(name)
-	return v
-}
-
-// integer reads an int; Pulumi.yaml declares every default, so a missing key here means the
-// project file was edited and the program must not guess.
-func (r *configReader) integer(name string, min, max int) int {
-	v, ok := r.raw(name)
-	if !ok {
-		r.problem(name, "is required (an integer from %d to %d); set it with: %s", min, max, r.setHint(name, strconv.Itoa(min)))
+// integer reads an int; an empty value is left 0 for Validate to report.
+func (r *configReader) integer(name string) int {
+	v := r.raw(name)
+	if v == "" {
 		return 0
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < min || n > max {
-		r.problem(name, "%q is not an integer from %d to %d; set it with: %s", v, min, max, r.setHint(name, strconv.Itoa(min)))
-		return 0
+	if err != nil {
+		r.unparsable(name, "%q is not an integer; set it with: %s", v, r.setHint(name, "<integer>"))
 	}
 	return n
 }
 
 func (r *configReader) boolean(name string) bool {
-	v, ok := r.raw(name)
-	if !ok {
-		r.problem(name, "is required (true or false); set it with: %s", r.setHint(name, "true"))
-		return false
-	}
+	v := r.raw(name)
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		r.problem(name, "%q is not true or false; set it with: %s", v, r.setHint(name, "true"))
+		r.unparsable(name, "%q is not true or false; set it with: %s", v, r.setHint(name, "true"))
 	}
 	return b
 }
 
-func (r *configReader) oneOf(name string, allowed ...string) string {
-	v, ok := r.raw(name)
-	if !ok || !slices.Contains(allowed, v) {
-		r.problem(name, "%q is not one of %s; set it with: %s", v, strings.Join(allowed, ", "), r.setHint(name, allowed[0]))
-	}
-	return v
-}
-
-var (
-	dnsLabel       = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$`)
-	acmArnPattern  = regexp.MustCompile(`^arn:aws(-[a-z]+)*:acm:([a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]{36}$`)
-	digestRefRegex = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+@sha256:[0-9a-f]{64}$`)
-	bucketPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-)
-
-// isHostName reports whether s is a fully qualified DNS host name such as docker.synapse.org.
-func isHostName(s string) bool {
-	if len(s) > 253 {
-		return false
-	}
-	labels := strings.Split(s, ".")
-	if len(labels) < 2 {
-		return false
-	}
-	for _, l := range labels {
-		if !dnsLabel.MatchString(l) {
-			return false
-		}
-	}
-	return true
-}
-
-func (r *configReader) host(name, example string, v string) {
-	if v != "" && !isHostName(v) {
-		r.problem(name, "%q is not a DNS host name (lower-case labels separated by dots); set it with: %s", v, r.setHint(name, example))
-	}
-}
-
-func (r *configReader) httpsURL(name, example, v string) {
-	if v == "" {
-		return
-	}
-	u, err := url.Parse(v)
-	if err != nil || u.Scheme != "https" || !isHostName(u.Hostname()) {
-		r.problem(name, "%q is not an https:// URL with a host name; set it with: %s", v, r.setHint(name, example))
-	}
-}
-
-// Fargate's supported task sizes: cpu units -> allowed memory (MiB).
-// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
-func fargateMemoryOptions(cpu int) []int {
-	span := func(from, to, step int) []int {
-		var out []int
-		for m := from; m <= to; m += step {
-			out = append(out, m)
-		}
-		return out
-	}
-	switch cpu {
-	case 256:
-		return []int{512, 1024, 2048}
-	case 512:
-		return span(1024, 4096, 1024)
-	case 1024:
-		return span(2048, 8192, 1024)
-	case 2048:
-		return span(4096, 16384, 1024)
-	case 4096:
-		return span(8192, 30720, 1024)
-	case 8192:
-		return span(16384, 61440, 4096)
-	case 16384:
-		return span(32768, 122880, 8192)
-	}
-	return nil
-}
-
-// CloudWatch Logs accepts only these retention periods.
-var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
-
-// LoadConfig reads and validates the whole stack configuration. It reports every problem at once,
-// and is called before any resource is declared, so bad input creates nothing.
+// LoadConfig reads the stack configuration into DockerRegistryArgs and validates it. It reports
+// every problem at once — values it cannot parse and every check of Validate — and is called
+// before any resource is declared, so bad input creates nothing.
 func LoadConfig(ctx *pulumi.Context) (*DockerRegistryArgs, error) {
-	r := &configReader{ctx: ctx, stack: ctx.Stack()}
+	r := &configReader{ctx: ctx, problems: &problems{project: ctx.Project(), stack: ctx.Stack(), unparsed: map[string]bool{}}}
 	c := &DockerRegistryArgs{Project: ctx.Project(), Stack: ctx.Stack()}
+	r.checkStackKeys()
 
-	c.Region = r.required("aws:region", "us-east-1")
-	if c.Region != "" && !regionPattern.MatchString(c.Region) {
-		r.problem("aws:region", "%q is not an AWS region; set it with: %s", c.Region, r.setHint("aws:region", "us-east-1"))
-	}
-
-	c.CostCenter = r.required("costCenter", `"Platform Infrastructure / 990300"`)
-	c.OwnerEmail = r.required("ownerEmail", "synapseeng@sagebase.org")
-	if c.OwnerEmail != "" {
-		if addr, err := mail.ParseAddress(c.OwnerEmail); err != nil || addr.Address != c.OwnerEmail {
-			r.problem("ownerEmail", "%q is not an e-mail address; set it with: %s", c.OwnerEmail, r.setHint("ownerEmail", "synapseeng@sagebase.org"))
-		}
-	}
+	c.Region = r.raw("aws:region")
+	c.CostCenter = r.raw("costCenter")
+	c.OwnerEmail = r.raw("ownerEmail")
 	c.Protect = r.boolean("protect")
 
-	// Network.
-	cidr := r.required("vpcCidr", "172.29.0.0/24")
-	if cidr != "" {
+	if cidr := r.raw("vpcCidr"); cidr != "" {
 		prefix, err := netip.ParsePrefix(cidr)
-		switch {
-		case err != nil || !prefix.Addr().Is4():
-			r.problem("vpcCidr", "%q is not an IPv4 CIDR block; set it with: %s", cidr, r.setHint("vpcCidr", "172.29.0.0/24"))
-		case prefix.Masked() != prefix:
-			r.problem("vpcCidr", "%q has host bits set; use the network address %s: %s", cidr, prefix.Masked(), r.setHint("vpcCidr", prefix.Masked().String()))
-		case prefix.Bits() < 16 || prefix.Bits() > 24:
-			r.problem("vpcCidr", "%q must be between /16 and /24 (AWS allows /16 at most, and /24 is the least that fits two public /27 and two private /26 subnets); set it with: %s", cidr, r.setHint("vpcCidr", "172.29.0.0/24"))
-		default:
-			c.Network.VpcCidr = prefix
+		if err != nil {
+			r.unparsable("vpcCidr", "%q is not an IPv4 CIDR block; set it with: %s", cidr, r.setHint("vpcCidr", "<a.b.c.0>/24"))
 		}
+		c.Network.VpcCidr = prefix
 	}
-	c.Network.NatGateways = NatStrategy(r.oneOf("natGateways", string(NatOnePerAz), string(NatSingle)))
+	c.Network.NatGateways = NatStrategy(r.raw("natGateways"))
 
-	// Storage.
-	c.Storage.ExistingBucketName = r.optional("existingBucketName")
-	if b := c.Storage.ExistingBucketName; b != "" && (!bucketPattern.MatchString(b) || strings.Contains(b, "..") || parseAddrOrZero(b).Is4()) {
-		r.problem("existingBucketName", "%q is not a valid S3 bucket name (3-63 lower-case letters, digits, dots and hyphens); set it with: %s", b, r.setHint("existingBucketName", "prod.docker.registry.sagebase.org"))
-	}
-	c.Storage.NoncurrentVersionExpirationDays = r.integer("noncurrentVersionExpirationDays", 0, 3650)
-	c.Storage.AbortIncompleteUploadDays = r.integer("abortIncompleteUploadDays", 1, 365)
+	c.Storage.ExistingBucketName = r.raw("existingBucketName")
+	c.Storage.NoncurrentVersionExpirationDays = r.integer("noncurrentVersionExpirationDays")
+	c.Storage.AbortIncompleteUploadDays = r.integer("abortIncompleteUploadDays")
 
-	// Registry, as Synapse knows it.
-	c.Registry.Host = r.required("registryHost", "docker.synapse.org")
-	r.host("registryHost", "docker.synapse.org", c.Registry.Host)
-	c.Registry.TokenRealm = r.required("tokenRealm", "https://repo-prod.prod.sagebase.org/docker/v1/bearerToken")
-	r.httpsURL("tokenRealm", "https://repo-prod.prod.sagebase.org/docker/v1/bearerToken", c.Registry.TokenRealm)
-	c.Registry.TokenIssuer = r.required("tokenIssuer", "www.synapse.org")
-	r.host("tokenIssuer", "www.synapse.org", c.Registry.TokenIssuer)
-	c.Registry.TokenSigningCertificates = r.required("tokenSigningCertificates", "-- \"$(cat token-signing.pem)\"")
-	if pemBundle := c.Registry.TokenSigningCertificates; pemBundle != "" {
-		// The entrypoint's own check: the stack accepts exactly what the registry will.
-		_, problems := registryconfig.ParseTokenCertificates(pemBundle)
-		for _, p := range problems {
-			r.problem("tokenSigningCertificates", "%s; set Synapse's PEM certificate(s) with: %s", p, r.setHint("tokenSigningCertificates", "-- \"$(cat token-signing.pem)\""))
-		}
-	}
-	c.Registry.NotificationURL = r.required("notificationUrl", "https://repo-prod.prod.sagebase.org/dockerRegistryListener/v1/events")
-	r.httpsURL("notificationUrl", "https://repo-prod.prod.sagebase.org/dockerRegistryListener/v1/events", c.Registry.NotificationURL)
-	notificationAuth := r.loadNotificationAuth()
-	c.Registry.NotificationAuth = pulumi.ToSecret(pulumi.String(notificationAuth)).(pulumi.StringOutput)
+	c.Registry.Host = r.raw("registryHost")
+	c.Registry.TokenRealm = r.raw("tokenRealm")
+	c.Registry.TokenIssuer = r.raw("tokenIssuer")
+	c.Registry.TokenSigningCertificates = r.raw("tokenSigningCertificates")
+	c.Registry.NotificationURL = r.raw("notificationUrl")
+	c.Registry.NotificationAuth = pulumi.ToSecret(pulumi.String(r.loadNotificationAuth())).(pulumi.StringOutput)
 
-	// Image.
-	c.Image.Reference = r.optional("image")
-	if ref := c.Image.Reference; ref != "" && !digestRefRegex.MatchString(ref) {
-		r.problem("image", "%q is not an image reference pinned by digest (registry/repository@sha256:<64 hex>); tasks run images by digest only. Set it with: %s, or remove it to build image/: pulumi config rm image --stack %s",
-			ref, r.setHint("image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/registry@sha256:<digest>"), r.stack)
-	}
-	c.Image.KeepImages = r.integer("ecrKeepImages", 1, 1000)
+	c.Image.Reference = r.raw("image")
+	c.Image.KeepImages = r.integer("ecrKeepImages")
 
-	// Certificate and DNS.
-	c.DNS.CertificateArn = r.optional("certificateArn")
-	if arn := c.DNS.CertificateArn; arn != "" {
-		m := acmArnPattern.FindStringSubmatch(arn)
-		switch {
-		case m == nil:
-			r.problem("certificateArn", "%q is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>); set it with: %s", arn, r.setHint("certificateArn", "arn:aws:acm:us-east-1:123456789012:certificate/<uuid>"))
-		case c.Region != "" && m[2] != c.Region:
-			r.problem("certificateArn", "is in region %s but the load balancer is in %s; an ALB can only use a certificate from its own region. Request or import one in %s and set it with: %s", m[2], c.Region, c.Region, r.setHint("certificateArn", "<arn>"))
-		}
-	}
-	c.DNS.HostedZoneName = strings.TrimSuffix(r.optional("hostedZoneName"), ".")
-	r.host("hostedZoneName", "synapse.org", c.DNS.HostedZoneName)
+	c.DNS.CertificateArn = r.raw("certificateArn")
+	c.DNS.HostedZoneName = strings.TrimSuffix(r.raw("hostedZoneName"), ".")
 	c.DNS.CreateDNSRecord = r.boolean("createDnsRecord")
-	zone := c.DNS.HostedZoneName
-	switch {
-	case c.DNS.CertificateArn == "" && zone == "":
-		r.problem("certificateArn", "the HTTPS listener needs a certificate: set an existing one with %s, or let the stack request one validated in Route 53 with %s",
-			r.setHint("certificateArn", "<arn>"), r.setHint("hostedZoneName", "synapse.org"))
-	case zone != "" && c.Registry.Host != "" && c.Registry.Host != zone && !strings.HasSuffix(c.Registry.Host, "."+zone):
-		r.problem("hostedZoneName", "%q does not contain registryHost %q; set the zone that holds the host with: %s", zone, c.Registry.Host, r.setHint("hostedZoneName", "synapse.org"))
-	}
-	if c.DNS.CreateDNSRecord && zone == "" {
-		r.problem("createDnsRecord", "is true but hostedZoneName is not set; set the zone with: %s, or disable the record with: %s", r.setHint("hostedZoneName", "synapse.org"), r.setHint("createDnsRecord", "false"))
-	}
 
-	// Load balancer.
 	c.LB.AccessLogs = r.boolean("accessLogs")
 
-	// Service.
 	s := &c.Service
-	s.CPU = r.integer("cpu", 256, 16384)
-	s.Memory = r.integer("memory", 512, 122880)
-	if s.CPU != 0 && s.Memory != 0 {
-		options := fargateMemoryOptions(s.CPU)
-		switch {
-		case options == nil:
-			r.problem("cpu", "%d is not a Fargate CPU size (256, 512, 1024, 2048, 4096, 8192 or 16384); set it with: %s", s.CPU, r.setHint("cpu", "1024"))
-		case !slices.Contains(options, s.Memory):
-			r.problem("memory", "%d MiB is not offered by Fargate with cpu %d (allowed: %d to %d MiB in steps of %d); set it with: %s",
-				s.Memory, s.CPU, options[0], options[len(options)-1], stepOf(options), r.setHint("memory", strconv.Itoa(options[0])))
-		}
-	}
-	s.Architecture = Architecture(r.oneOf("architecture", string(ARM64), string(X8664)))
-	s.DesiredCount = r.integer("desiredCount", 1, 100)
-	s.MinCount = r.integer("minCount", 1, 100)
-	s.MaxCount = r.integer("maxCount", 1, 100)
-	if s.MinCount > s.MaxCount {
-		r.problem("minCount", "%d is greater than maxCount %d; set them with: %s and %s", s.MinCount, s.MaxCount, r.setHint("minCount", strconv.Itoa(s.MaxCount)), r.setHint("maxCount", strconv.Itoa(s.MinCount)))
-	} else if s.DesiredCount != 0 && (s.DesiredCount < s.MinCount || s.DesiredCount > s.MaxCount) {
-		r.problem("desiredCount", "%d is outside minCount..maxCount (%d..%d); set it with: %s", s.DesiredCount, s.MinCount, s.MaxCount, r.setHint("desiredCount", strconv.Itoa(s.MinCount)))
-	}
-	if c.Protect && s.MinCount != 0 && s.MinCount < 2 {
-		r.problem("minCount", "is %d but a protected (production) stack runs at least two tasks, one per availability zone; set it with: %s", s.MinCount, r.setHint("minCount", "2"))
-	}
-	s.LogRetentionDays = r.integer("logRetentionDays", 1, 3653)
-	if s.LogRetentionDays != 0 && !slices.Contains(logRetentionDays, s.LogRetentionDays) {
-		r.problem("logRetentionDays", "%d is not a retention CloudWatch Logs accepts (%s); set it with: %s", s.LogRetentionDays, joinInts(logRetentionDays), r.setHint("logRetentionDays", "365"))
-	}
-	s.RequestsPerTarget = r.integer("requestsPerTarget", 1, 100000)
+	s.CPU = r.integer("cpu")
+	s.Memory = r.integer("memory")
+	s.Architecture = Architecture(r.raw("architecture"))
+	s.DesiredCount = r.integer("desiredCount")
+	s.MinCount = r.integer("minCount")
+	s.MaxCount = r.integer("maxCount")
+	s.LogRetentionDays = r.integer("logRetentionDays")
+	s.RequestsPerTarget = r.integer("requestsPerTarget")
 
-	// Alarms.
-	for _, e := range strings.Split(r.optional("alarmEmails"), ",") {
-		e = strings.TrimSpace(e)
-		if e == "" {
-			continue
+	for _, e := range strings.Split(r.raw("alarmEmails"), ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			c.Alarms.Emails = append(c.Alarms.Emails, e)
 		}
-		if addr, err := mail.ParseAddress(e); err != nil || addr.Address != e {
-			r.problem("alarmEmails", "%q is not an e-mail address (list plain addresses separated by commas); set it with: %s", e, r.setHint("alarmEmails", "synapseeng@sagebase.org,oncall@sagebase.org"))
-			continue
-		}
-		if slices.Contains(c.Alarms.Emails, e) {
-			r.problem("alarmEmails", "lists %q twice; set it with each address once: %s", e, r.setHint("alarmEmails", "synapseeng@sagebase.org"))
-			continue
-		}
-		c.Alarms.Emails = append(c.Alarms.Emails, e)
 	}
 
-	if len(r.problems) > 0 {
-		return nil, &ConfigError{Stack: r.stack, Problems: r.problems}
+	c.validate(r.problems, time.Now())
+	if err := r.err(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
 
 // loadNotificationAuth returns the notification secret, which must be set as a Pulumi secret and
-// be the base64 "user:password" Synapse checks.
+// be the base64 "user:password" Synapse checks. Validate cannot see it (it is an output), so the
+// checks live here.
 func (r *configReader) loadNotificationAuth() string {
 	const name = "notificationAuth"
 	fix := fmt.Sprintf(`pulumi config set --secret %s "$(printf '%%s' '<user>:<password>' | base64 | tr -d '\n')" --stack %s`, name, r.stack)
-	v, ok := r.raw(name)
-	if !ok {
-		r.problem(name, "is required: the base64 \"user:password\" Synapse expects on every notification. Set it (encrypted) with: %s", fix)
+	v := r.raw(name)
+	if v == "" {
+		r.add(name, "is required: the base64 \"user:password\" Synapse expects on every notification. Set it (encrypted) with: %s", fix)
 		return ""
 	}
 	if !r.ctx.IsConfigSecret(r.key(name)) {
-		r.problem(name, "is stored in plain text; it must be encrypted. Set it again with: %s", fix)
+		r.add(name, "is stored in plain text; it must be encrypted. Set it again with: %s", fix)
 	}
 	if strings.ContainsAny(v, " \t\r\n") {
-		r.problem(name, "contains white space or a line break (base64 wraps long input), which would break the Authorization header; set it with: %s", fix)
+		r.add(name, "contains white space or a line break (base64 wraps long input), which would break the Authorization header; set it with: %s", fix)
 		return v
 	}
 	decoded, err := base64.StdEncoding.DecodeString(v)
 	if err != nil || !strings.Contains(string(decoded), ":") || strings.HasPrefix(string(decoded), ":") {
-		r.problem(name, "is not the base64 encoding of \"user:password\"; set it with: %s", fix)
+		r.add(name, "is not the base64 encoding of \"user:password\"; set it with: %s", fix)
 	}
 	return v
 }
 
-func parseAddrOrZero(s string) netip.Addr {
-	a, err := netip.ParseAddr(s)
+// awsProviderKeys are the settings the aws provider reads from stack config (pulumi-aws
+// sdk/go/aws/config/config.go). The program's provider is explicit and takes only aws:region
+// from them; the rest would be silently ignored.
+var awsProviderKeys = []string{
+	"aws:accessKey", "aws:allowedAccountIds", "aws:assumeRole", "aws:assumeRoleWithWebIdentity",
+	"aws:customCaBundle", "aws:defaultTags", "aws:ec2MetadataServiceEndpoint",
+	"aws:ec2MetadataServiceEndpointMode", "aws:endpoints", "aws:forbiddenAccountIds", "aws:httpProxy",
+	"aws:httpsProxy", "aws:ignoreTags", "aws:insecure", "aws:maxRetries", "aws:noProxy", "aws:profile",
+	"aws:region", "aws:retryMode", "aws:s3UsePathStyle", "aws:secretKey", "aws:sharedConfigFiles",
+	"aws:sharedCredentialsFiles", "aws:skipCredentialsValidation", "aws:skipMetadataApiCheck",
+	"aws:skipRegionValidation", "aws:skipRequestingAccountId", "aws:stsRegion", "aws:token",
+	"aws:tokenBucketRateLimiterCapacity", "aws:useDualstackEndpoint", "aws:useFipsEndpoint",
+}
+
+// checkStackKeys reports every key of the stack file that the program would ignore: a key of
+// this project that Pulumi.yaml does not declare (the project's config schema), or an aws key
+// other than aws:region, each naming the key it most likely meant. Without it a typo such as
+// tokenRelam silently leaves the default in force. Other namespaces (pulumi:, other providers)
+// are not the program's to judge. When the project files cannot be read (the program runs
+// outside its project directory), there is nothing to compare and nothing is reported.
+func (r *configReader) checkStackKeys() {
+	dir := r.ctx.RootDirectory()
+	var proj struct {
+		StackConfigDir string         `yaml:"stackConfigDir"`
+		Config         map[string]any `yaml:"config"`
+	}
+	if err := readYAML(filepath.Join(dir, "Pulumi.yaml"), &proj); err != nil || len(proj.Config) == 0 {
+		return
+	}
+	var stack struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if err := readYAML(filepath.Join(dir, proj.StackConfigDir, "Pulumi."+r.stack+".yaml"), &stack); err != nil {
+		return
+	}
+	declared := make([]string, 0, len(proj.Config))
+	for k := range proj.Config {
+		declared = append(declared, r.key(k))
+	}
+	keys := make([]string, 0, len(stack.Config))
+	for k := range stack.Config {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	rm := func(k string) string { return fmt.Sprintf("pulumi config rm %s --stack %s", k, r.stack) }
+	for _, k := range keys {
+		ns, name, _ := strings.Cut(k, ":")
+		switch {
+		case ns == r.project && !slices.Contains(declared, k):
+			r.add(k, "is not a setting of this project (Pulumi.yaml declares every key)%s; the program ignores it. Remove it with: %s", didYouMean(k, declared), rm(k))
+		case ns == "aws" && !slices.Contains(awsProviderKeys, k):
+			r.add(k, "is not a setting of the aws provider%s; remove it with: %s", didYouMean(k, awsProviderKeys), rm(k))
+		case ns == "aws" && name != "region":
+			r.add(k, "is ignored: the program's AWS provider is explicit and takes only aws:region from config (set credentials with AWS_PROFILE or aws sso login). Remove it with: %s", rm(k))
+		}
+	}
+}
+
+func didYouMean(k string, known []string) string {
+	if near := registryconfig.Nearest(k, known, 3); near != "" {
+		return "; did you mean " + near + "?"
+	}
+	return ""
+}
+
+func readYAML(path string, into any) error {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return netip.Addr{}
+		return err
 	}
-	return a
-}
-
-func stepOf(v []int) int {
-	if len(v) < 2 {
-		return 0
-	}
-	return v[1] - v[0]
-}
-
-func joinInts(v []int) string {
-	s := make([]string, len(v))
-	for i, n := range v {
-		s[i] = strconv.Itoa(n)
-	}
-	return strings.Join(s, ", ")
+	return yaml.Unmarshal(b, into)
 }

@@ -45,7 +45,7 @@ func TestBadConfig(t *testing.T) {
 		{"notification auth wrapped by base64", map[string]string{"notificationAuth": "cmVnaXN0cnktbm90aWZpZXI6czNjcjN0LVBhNTV3b3Jk\nLWZvci10ZXN0cw=="}, nil,
 			[]string{"notificationAuth: contains white space or a line break", "base64 | tr -d '\\n'"}},
 		{"missing required key", map[string]string{"registryHost": ""}, nil,
-			[]string{project + ":registryHost: is required", "pulumi config set registryHost docker.synapse.org --stack dev"}},
+			[]string{project + ":registryHost: is required", "pulumi config set registryHost <registry-host-name> --stack dev"}},
 		{"malformed CIDR", map[string]string{"vpcCidr": "172.29.0.0/33"}, nil,
 			[]string{"vpcCidr: \"172.29.0.0/33\" is not an IPv4 CIDR block", "pulumi config set vpcCidr"}},
 		{"CIDR with host bits", map[string]string{"vpcCidr": "172.29.0.7/24"}, nil,
@@ -69,7 +69,11 @@ func TestBadConfig(t *testing.T) {
 		{"alarm e-mail listed twice", map[string]string{"alarmEmails": "ok@sagebase.org,ok@sagebase.org"}, nil,
 			[]string{"alarmEmails: lists \"ok@sagebase.org\" twice"}},
 		{"realm not https", map[string]string{"tokenRealm": "http://repo-dev.dev.sagebase.org/docker/v1/bearerToken"}, nil,
-			[]string{"tokenRealm: \"http://repo-dev.dev.sagebase.org/docker/v1/bearerToken\" is not an https:// URL"}},
+			[]string{"tokenRealm: \"http://repo-dev.dev.sagebase.org/docker/v1/bearerToken\" must use https", "pulumi config set tokenRealm https://<synapse-repo-host>/docker/v1/bearerToken --stack dev"}},
+		{"listener over http", map[string]string{"notificationUrl": "http://repo-dev.dev.sagebase.org/dockerRegistryListener/v1/events"}, nil,
+			[]string{"notificationUrl: \"http://repo-dev.dev.sagebase.org/dockerRegistryListener/v1/events\" must use https"}},
+		{"listener URL with credentials", map[string]string{"notificationUrl": "https://user:pw@repo-dev.dev.sagebase.org/dockerRegistryListener/v1/events"}, nil,
+			[]string{"notificationUrl: must not carry credentials in the URL"}},
 		{"invalid PEM", map[string]string{"tokenSigningCertificates": pem}, nil,
 			[]string{"tokenSigningCertificates: certificate 1 cannot be parsed"}},
 		{"no PEM at all", map[string]string{"tokenSigningCertificates": "hello"}, nil,
@@ -199,5 +203,176 @@ func TestPreviewWithoutNotificationSecretNamesTheCommand(t *testing.T) {
 		if len(ce.Problems) != 1 || !strings.Contains(ce.Problems[0], project+":notificationAuth: is required") || !strings.Contains(ce.Problems[0], want) {
 			t.Errorf("stack %s: want only the missing notificationAuth with %q, got:\n%s", stack, want, ce.Error())
 		}
+	}
+}
+
+// editedStack copies the project file and a stack file into a directory, edits the stack file
+// and loads it as the CLI would (strict: a declared secret that is not set stays unset).
+func editedStack(t *testing.T, stack string, edit func(string) string) *synth.StackConfig {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"Pulumi.yaml", "Pulumi." + stack + ".yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != "Pulumi.yaml" {
+			b = []byte(edit(string(b)))
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, _, err := synth.LoadStack(dir, stack, synth.LoadOptions{Strict: true})
+	if err != nil {
+		t.Fatalf("the CLI's validation must let the program report every problem: %v", err)
+	}
+	return cfg
+}
+
+// stackWithLines is the stack with lines added to its config, its secret set.
+func stackWithLines(t *testing.T, stack string, lines ...string) *synth.StackConfig {
+	t.Helper()
+	cfg := editedStack(t, stack, func(s string) string {
+		return strings.Replace(s, "\nconfig:\n", "\nconfig:\n  "+strings.Join(lines, "\n  ")+"\n", 1)
+	})
+	cfg.Config[project+":notificationAuth"] = testNotificationAuth
+	cfg.SecretKeys = append(cfg.SecretKeys, project+":notificationAuth")
+	return cfg
+}
+
+// A misspelt key in a stack file is reported with the key it resembles, not silently ignored
+// while the default stays in force.
+func TestUnknownStackKeysNameTheKeyTheyResemble(t *testing.T) {
+	cfg := stackWithLines(t, "dev",
+		project+":tokenRelam: https://repo-dev.dev.sagebase.org/docker/v1/bearerToken",
+		"aws:regoin: us-west-2",
+		"aws:profile: synapse-dev",
+		project+":somethingElseEntirely: x",
+		"pulumi:tags: {team: platform}")
+	ce := expectConfigError(t, cfg)
+	want := []string{
+		project + ":tokenRelam: is not a setting of this project (Pulumi.yaml declares every key); did you mean " + project + ":tokenRealm?",
+		"aws:regoin: is not a setting of the aws provider; did you mean aws:region?",
+		"aws:profile: is ignored: the program's AWS provider is explicit",
+		project + ":somethingElseEntirely: is not a setting of this project (Pulumi.yaml declares every key); the program ignores it",
+	}
+	for _, w := range want {
+		found := false
+		for _, p := range ce.Problems {
+			found = found || strings.HasPrefix(p, w)
+		}
+		if !found {
+			t.Errorf("no problem starts with %q:\n%s", w, ce.Error())
+		}
+	}
+	if len(ce.Problems) != len(want) {
+		t.Errorf("want exactly %d problems (pulumi:tags is legitimate), got:\n%s", len(want), ce.Error())
+	}
+	if !strings.Contains(ce.Error(), "pulumi config rm aws:regoin --stack dev") {
+		t.Errorf("the fix must name the command that removes the key:\n%s", ce.Error())
+	}
+}
+
+// What the Pulumi CLI would have refused on its own before the program ran — a missing required
+// key, a value of the wrong type, the secret in plain text — is reported together with the
+// program's own checks, in one message, each with its fix.
+func TestProblemsTheCLIWouldRaiseFirstAreReportedTogether(t *testing.T) {
+	cfg := editedStack(t, "dev", func(s string) string {
+		s = regexp.MustCompile(`(?m)^  `+project+`:costCenter:.*\n`).ReplaceAllString(s, "")
+		s = strings.Replace(s, project+":cpu: 1024", project+":cpu: lots", 1)
+		s = strings.Replace(s, project+":accessLogs: false", project+":accessLogs: nope", 1)
+		s = strings.Replace(s, project+":vpcCidr: 172.29.0.0/24", project+":vpcCidr: 10.0.0.0/8", 1)
+		return strings.Replace(s, "\nconfig:\n", "\nconfig:\n  "+project+":notificationAuth: "+testNotificationAuth+"\n", 1)
+	})
+	ce := expectConfigError(t, cfg)
+	for _, want := range []string{
+		project + ":costCenter: is required; set it with: pulumi config set costCenter",
+		project + `:cpu: "lots" is not an integer; set it with: pulumi config set cpu`,
+		project + `:accessLogs: "nope" is not true or false; set it with: pulumi config set accessLogs true --stack dev`,
+		project + ":notificationAuth: is stored in plain text; it must be encrypted. Set it again with: pulumi config set --secret notificationAuth",
+		project + `:vpcCidr: "10.0.0.0/8" must be between /16 and /24`,
+	} {
+		found := false
+		for _, p := range ce.Problems {
+			found = found || strings.HasPrefix(p, want)
+		}
+		if !found {
+			t.Errorf("no problem starts with %q:\n%s", want, ce.Error())
+		}
+	}
+}
+
+// Pulumi.yaml is the schema the program checks: each key's default gives its type, and a
+// "Required" key left empty is reported missing.
+func TestProgramChecksEachKeyAsPulumiYAMLDeclaresIt(t *testing.T) {
+	var proj struct {
+		Config map[string]struct {
+			Description string `yaml:"description"`
+			Default     any    `yaml:"default"`
+		} `yaml:"config"`
+	}
+	if err := readYAML(filepath.Join("..", "Pulumi.yaml"), &proj); err != nil {
+		t.Fatal(err)
+	}
+	for key, decl := range proj.Config {
+		var bad, want string
+		switch v := decl.Default.(type) {
+		case int:
+			bad, want = "1x", `"1x" is not an integer`
+		case bool:
+			bad, want = "yes please", `"yes please" is not true or false`
+		case string:
+			if v != "" || !strings.HasPrefix(decl.Description, "Required") || key == "notificationAuth" {
+				continue
+			}
+			bad, want = "", "is required"
+		}
+		t.Run(key, func(t *testing.T) {
+			cfg := loadStack(t, "dev", nil)
+			cfg.Config[project+":"+key] = bad
+			ce := expectConfigError(t, cfg)
+			found := false
+			for _, p := range ce.Problems {
+				found = found || strings.HasPrefix(p, project+":"+key+": "+want)
+			}
+			if !found {
+				t.Errorf("%s = %q: want %q, got:\n%s", key, bad, want, ce.Error())
+			}
+		})
+	}
+}
+
+// A fix hint never points one stack at another's resources: on each stack, no suggested command
+// carries a value (host, realm, listener, bucket, zone, CIDR) that only the other stack has.
+func TestFixHintsNeverSuggestAnotherStacksValues(t *testing.T) {
+	keys := []string{"registryHost", "tokenRealm", "notificationUrl", "existingBucketName", "hostedZoneName", "vpcCidr"}
+	for stack, other := range map[string]string{"dev": "prod", "prod": "dev"} {
+		own, theirs := loadStack(t, stack, nil), loadStack(t, other, nil)
+		for _, overrides := range []map[string]string{
+			// Every key missing or malformed: hints fall back to placeholders.
+			{"registryHost": "", "tokenRealm": "", "notificationUrl": "", "vpcCidr": "", "existingBucketName": "Bad_Bucket", "hostedZoneName": "", "createDnsRecord": "true"},
+			// Malformed values beside a valid host: hints use the stack's own values.
+			{"tokenRealm": "http://x.example.org/t", "notificationUrl": "ftp://x.example.org/e", "vpcCidr": "10.1.2.3/24", "hostedZoneName": "example.org"},
+		} {
+			cfg := loadStack(t, stack, overrides)
+			ce := expectConfigError(t, cfg)
+			for _, k := range keys {
+				v := theirs.Config[project+":"+k]
+				if v == "" || v == own.Config[project+":"+k] {
+					continue
+				}
+				for _, p := range ce.Problems {
+					if strings.Contains(p, " "+v+" ") {
+						t.Errorf("stack %s: a hint suggests %s's %s %q:\n%s", stack, other, k, v, p)
+					}
+				}
+			}
+		}
+	}
+	// The zone hint is derived from the stack's own registryHost.
+	ce := expectConfigError(t, loadStack(t, "dev", map[string]string{"hostedZoneName": "example.org"}))
+	if !strings.Contains(ce.Error(), "pulumi config set hostedZoneName dev.sagebase.org --stack dev") {
+		t.Errorf("want the zone of dev's own registryHost suggested:\n%s", ce.Error())
 	}
 }

@@ -3,15 +3,16 @@ package infra
 import (
 	"fmt"
 
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// Ports of the registry container.
+// Ports of the registry container, from the image's contract (registryconfig).
 const (
-	RegistryPort = 5000 // HTTPS, the registry API; the only port the ALB routes traffic to
-	HealthPort   = 5001 // HTTP, /debug/health and /metrics; only the ALB's health checks reach it
+	RegistryPort = registryconfig.RegistryPort // HTTPS, the registry API; the only port the ALB routes traffic to
+	HealthPort   = registryconfig.HealthPort   // HTTP, /debug/health and /metrics; only the ALB's health checks reach it
 )
 
 // SecurityGroups of the load balancer and of the tasks.

@@ -14,10 +14,8 @@ import (
 
 const (
 	containerName = "registry"
-	// containerUser is the numeric non-root user of image/Dockerfile, enforced here too.
-	containerUser = "65532:65532"
 	// scratchPath is the only writable path of the container (generated TLS key, config, JWKS).
-	scratchPath   = "/tmp/registry"
+	scratchPath   = registryconfig.ScratchPath
 	scratchVolume = "scratch"
 	// healthCheckGracePeriodSeconds covers task start: image pull, TLS key generation, first
 	// storage health check.
@@ -194,7 +192,7 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 				Name:      containerName,
 				Image:     image,
 				Essential: true,
-				User:      containerUser,
+				User:      registryconfig.ContainerUser, // the image's numeric non-root user, enforced here too
 				// The task's memory as the container's hard limit too: only then does the
 				// container's own cgroup show it, where the entrypoint reads it to keep the
 				// registry's Go heap under it (GOMEMLIMIT, image/README.md).

@@ -306,6 +306,7 @@ func TestParseEnvironReportsMalformedValues(t *testing.T) {
 		{registryconfig.EnvStorage, "gcs", "is not"},
 		{registryconfig.EnvS3Bucket, "Bad_Bucket", "not a valid S3 bucket name"},
 		{registryconfig.EnvS3Region, "moon", "not an AWS region"},
+		{registryconfig.EnvS3Region, "us-east-1a", "not an AWS region"}, // an availability zone, not a region
 		{registryconfig.EnvS3Endpoint, "localhost:9000", "not an absolute http or https URL"},
 		{registryconfig.EnvFilesystemRoot, "/data", "is set but"},
 		{registryconfig.EnvRedirect, "maybe", "not one of true, false"},
@@ -873,6 +874,50 @@ func TestDocumentedValuesAreTheAcceptedOnes(t *testing.T) {
 			if _, err := registryconfig.ParseEnviron(environ(env)); err != nil {
 				t.Errorf("%s=%s (documented) is refused: %v", v.Name, strings.ToUpper(value), err)
 			}
+		}
+	}
+}
+
+// SYNAPSE_REGISTRY_S3_REGION is checked with the stack's region rule (ValidRegion, which infra
+// applies to aws:region) also when an S3-compatible endpoint is set: the SDK signs for it.
+func TestS3RegionIsCheckedWithAnEndpointToo(t *testing.T) {
+	for _, region := range []string{"moon", "us-east-1a", "US-EAST-1"} {
+		env := validEnv(t)
+		env[registryconfig.EnvS3Endpoint] = "http://localhost:9000"
+		env[registryconfig.EnvS3Region] = region
+		_, err := registryconfig.ParseEnviron(environ(env))
+		var ce *registryconfig.ConfigError
+		if !errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0].Variable != registryconfig.EnvS3Region {
+			t.Errorf("%s=%q with an endpoint: want one problem naming it, got %v", registryconfig.EnvS3Region, region, err)
+		}
+	}
+	for _, region := range []string{"us-east-1", "eu-central-2", "us-gov-west-1", "us-iso-east-1"} {
+		if !registryconfig.ValidRegion(region) {
+			t.Errorf("ValidRegion(%q) = false, want true", region)
+		}
+	}
+}
+
+// CheckURL is the one URL rule of the image and the stack (infra passes allowHTTP false).
+func TestCheckURL(t *testing.T) {
+	cases := []struct {
+		url       string
+		allowHTTP bool
+		want      string // "" accepts
+	}{
+		{"https://repo-prod.prod.sagebase.org/docker/v1/bearerToken", false, ""},
+		{"http://127.0.0.1:8080/events", true, ""},
+		{"http://repo-prod.prod.sagebase.org/events", false, "must use https"},
+		{"ftp://x/y", true, "must use http or https"},
+		{"repo-prod.prod.sagebase.org/events", false, "not an absolute https URL"},
+		{"https:///events", false, "not an absolute https URL"},
+		{"https://bad_host!/events", false, "not an absolute https URL"},
+		{"https://user:pw@repo-prod.prod.sagebase.org/events", false, "must not carry credentials"},
+	}
+	for _, c := range cases {
+		got := registryconfig.CheckURL(c.url, c.allowHTTP)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("CheckURL(%q, %v) = %q, want %q", c.url, c.allowHTTP, got, c.want)
 		}
 	}
 }

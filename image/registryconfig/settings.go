@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net"
-	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -199,7 +198,10 @@ func Parse(get func(string) string, present []string) (*Settings, error) {
 		s.S3Endpoint = p.optional(EnvS3Endpoint)
 		if s.S3Endpoint != "" {
 			p.checkURL(EnvS3Endpoint, s.S3Endpoint, true, "an S3-compatible endpoint such as http://localhost:9000, or leave it unset for AWS")
-		} else if s.S3Region != "" && !regionPattern.MatchString(s.S3Region) {
+		}
+		// Checked with an endpoint too: the S3 SDK signs requests for this region, and the stack
+		// sets the same value with the same rule (ValidRegion).
+		if s.S3Region != "" && !ValidRegion(s.S3Region) {
 			p.add(EnvS3Region, "%q is not an AWS region name; set it to the bucket's region, e.g. us-east-1", s.S3Region)
 		}
 		if v := p.get(EnvFilesystemRoot); v != "" {
@@ -231,7 +233,7 @@ func Parse(get func(string) string, present []string) (*Settings, error) {
 
 	s.ScratchDir = p.optional(EnvScratchDir)
 	if !filepath.IsAbs(s.ScratchDir) {
-		p.add(EnvScratchDir, "%q is not an absolute path; set a writable absolute directory or leave it unset for /tmp/registry", s.ScratchDir)
+		p.add(EnvScratchDir, "%q is not an absolute path; set a writable absolute directory or leave it unset for %s", s.ScratchDir, ScratchPath)
 	}
 	s.Binary = p.optional(EnvBinary)
 	if !filepath.IsAbs(s.Binary) {
@@ -288,18 +290,8 @@ func (p *parser) choice(name string) string {
 }
 
 func (p *parser) checkURL(name, raw string, allowHTTP bool, what string) {
-	u, err := url.Parse(raw)
-	schemes := "https"
-	if allowHTTP {
-		schemes = "http or https"
-	}
-	switch {
-	case err != nil || u.Host == "" || u.Hostname() == "":
-		p.add(name, "%q is not an absolute %s URL; set it to %s", raw, schemes, what)
-	case u.Scheme != "https" && !(allowHTTP && u.Scheme == "http"):
-		p.add(name, "%q must use %s; set it to %s", raw, schemes, what)
-	case u.User != nil:
-		p.add(name, "must not carry credentials in the URL; set it to %s", what)
+	if problem := CheckURL(raw, allowHTTP); problem != "" {
+		p.add(name, "%s; set it to %s", problem, what)
 	}
 }
 
@@ -327,7 +319,6 @@ func hostOf(addr string) string {
 func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }
 
 var (
-	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 	bucketPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	hostPattern   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
 )
@@ -340,12 +331,11 @@ func validServiceName(s string) bool { return hostPattern.MatchString(s) }
 
 // suggestion names the known variable closest to a misspelled one.
 func suggestion(name string) string {
-	best, bestDist := "", 4
-	for _, v := range variables {
-		if d := editDistance(name, v.Name); d < bestDist {
-			best, bestDist = v.Name, d
-		}
+	names := make([]string, len(variables))
+	for i, v := range variables {
+		names[i] = v.Name
 	}
+	best := Nearest(name, names, 3)
 	if best == "" {
 		return ""
 	}
