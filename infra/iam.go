@@ -43,15 +43,15 @@ func callerAccountID(s *scope) pulumi.StringOutput {
 func newRoles(s *scope, in roleInputs) (*Roles, error) {
 	assume := assumeRolePolicy("ecs-tasks.amazonaws.com", callerAccountID(s))
 
-	execution, err := iam.NewRole(s.ctx, "execution", &iam.RoleArgs{
+	execution, err := iam.NewRole(s.ctx, s.name("execution"), &iam.RoleArgs{
 		Description:      pulumi.String("ECS pulls the registry image, writes its logs and reads its secret"),
 		AssumeRolePolicy: assume,
-	}, s.opts()...)
+	}, s.opts("execution")...)
 	if err != nil {
 		return nil, err
 	}
 	values := append([]pulumi.StringOutput{in.logGroupArn, in.secretArn}, in.pullRepositoryArns...)
-	executionPolicy, err := iam.NewRolePolicy(s.ctx, "execution-policy", &iam.RolePolicyArgs{
+	executionPolicy, err := iam.NewRolePolicy(s.ctx, s.name("execution-policy"), &iam.RolePolicyArgs{
 		Role: execution.ID(),
 		Name: pulumi.String(executionPolicyName),
 		Policy: policyJSON(func(v []string) PolicyDocument {
@@ -68,25 +68,25 @@ func newRoles(s *scope, in roleInputs) (*Roles, error) {
 			}
 			return policy(statements...)
 		}, values...),
-	}, s.opts()...)
+	}, s.opts("execution-policy")...)
 	if err != nil {
 		return nil, err
 	}
 
-	task, err := iam.NewRole(s.ctx, "task", &iam.RoleArgs{
+	task, err := iam.NewRole(s.ctx, s.name("task"), &iam.RoleArgs{
 		Description:      pulumi.String("the registry reads and writes its image bucket"),
 		AssumeRolePolicy: assume,
-	}, s.opts()...)
+	}, s.opts("task")...)
 	if err != nil {
 		return nil, err
 	}
-	taskPolicy, err := iam.NewRolePolicy(s.ctx, "task-policy", &iam.RolePolicyArgs{
+	taskPolicy, err := iam.NewRolePolicy(s.ctx, s.name("task-policy"), &iam.RolePolicyArgs{
 		Role: task.ID(),
 		Name: pulumi.String(taskPolicyName),
 		Policy: policyJSON(func(v []string) PolicyDocument {
 			return policy(allow(bucketActions, v[0]), allow(objectActions, v[0]+"/*"))
 		}, in.bucketArn),
-	}, s.opts()...)
+	}, s.opts("task-policy")...)
 	if err != nil {
 		return nil, err
 	}

@@ -119,7 +119,7 @@ func newMonitoring(s *scope, in monitoringInputs) (*Monitoring, error) {
 	for _, a := range alarms {
 		args := a.args
 		args.AlarmActions, args.OkActions = actions, actions
-		if _, err := cloudwatch.NewMetricAlarm(s.ctx, a.name, &args, s.opts()...); err != nil {
+		if _, err := cloudwatch.NewMetricAlarm(s.ctx, s.name(a.name), &args, s.opts(a.name)...); err != nil {
 			return nil, err
 		}
 	}
@@ -134,7 +134,7 @@ func newMonitoring(s *scope, in monitoringInputs) (*Monitoring, error) {
 // can use), and subscribes the configured e-mail addresses.
 func newAlarmTopic(s *scope) (pulumi.StringOutput, error) {
 	account := callerAccountID(s)
-	key, err := kms.NewKey(s.ctx, "alarms", &kms.KeyArgs{
+	key, err := kms.NewKey(s.ctx, s.name("alarms"), &kms.KeyArgs{
 		Description:       pulumi.String("encrypts the registry's alarm topic"),
 		EnableKeyRotation: pulumi.Bool(true),
 		Policy: policyJSON(func(v []string) PolicyDocument {
@@ -148,22 +148,22 @@ func newAlarmTopic(s *scope) (pulumi.StringOutput, error) {
 					Condition: map[string]map[string]string{"StringEquals": {"aws:SourceAccount": v[0]}}},
 			)
 		}, account),
-	}, s.opts()...)
+	}, s.opts("alarms")...)
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
-	topic, err := sns.NewTopic(s.ctx, "alarms", &sns.TopicArgs{
+	topic, err := sns.NewTopic(s.ctx, s.name("alarms"), &sns.TopicArgs{
 		KmsMasterKeyId: key.Arn,
-	}, s.opts()...)
+	}, s.opts("alarms")...)
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
 	for i, email := range s.cfg.Alarms.Emails {
-		if _, err := sns.NewTopicSubscription(s.ctx, fmt.Sprintf("alarms-email-%d", i+1), &sns.TopicSubscriptionArgs{
+		if _, err := sns.NewTopicSubscription(s.ctx, s.name(fmt.Sprintf("alarms-email-%d", i+1)), &sns.TopicSubscriptionArgs{
 			Topic:    topic.Arn,
 			Protocol: pulumi.String("email"),
 			Endpoint: pulumi.String(email),
-		}, s.opts()...); err != nil {
+		}, s.opts(fmt.Sprintf("alarms-email-%d", i+1))...); err != nil {
 			return pulumi.StringOutput{}, err
 		}
 	}
@@ -216,9 +216,9 @@ func newDashboard(s *scope, in monitoringInputs) error {
 			b, err := json.Marshal(map[string]any{"widgets": widgets})
 			return string(b), err
 		}).(pulumi.StringOutput)
-	_, err := cloudwatch.NewDashboard(s.ctx, "registry", &cloudwatch.DashboardArgs{
-		DashboardName: pulumi.Sprintf("%s-%s", s.cfg.Project, s.cfg.Stack),
+	_, err := cloudwatch.NewDashboard(s.ctx, s.name("registry"), &cloudwatch.DashboardArgs{
+		DashboardName: pulumi.String(s.names.qualified()),
 		DashboardBody: body,
-	}, s.opts()...)
+	}, s.opts("registry")...)
 	return err
 }

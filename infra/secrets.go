@@ -33,20 +33,20 @@ type RegistrySecrets struct {
 // Pulumi secret outputs (encrypted in state) and in Secrets Manager, never in the task's plain
 // environment.
 func newRegistrySecrets(s *scope) (*RegistrySecrets, error) {
-	httpSecret, err := random.NewRandomBytes(s.ctx, "http-secret", &random.RandomBytesArgs{
+	httpSecret, err := random.NewRandomBytes(s.ctx, s.name("http-secret"), &random.RandomBytesArgs{
 		Length: pulumi.Int(httpSecretBytes),
-	}, s.opts()...)
+	}, s.opts("http-secret")...)
 	if err != nil {
 		return nil, err
 	}
-	secret, err := secretsmanager.NewSecret(s.ctx, "registry", &secretsmanager.SecretArgs{
+	secret, err := secretsmanager.NewSecret(s.ctx, s.name("registry"), &secretsmanager.SecretArgs{
 		Description: pulumi.String(fmt.Sprintf("docker registry %s (%s): Synapse notification auth and the shared http.secret", s.cfg.Registry.Host, s.cfg.Stack)),
 		// Gives a window to restore the secret after an accidental deletion.
 		RecoveryWindowInDays: pulumi.Int(30),
 		// Protected stacks: protect stops a destroy; retainOnDelete keeps the secret (Synapse shares
 		// its notification password) after an unprotect and destroy, or when a project rename
 		// gives it a new URN and the old one leaves the state.
-	}, s.opts(pulumi.Protect(s.cfg.Protect), pulumi.RetainOnDelete(s.cfg.Protect))...)
+	}, s.opts("registry", pulumi.Protect(s.cfg.Protect), pulumi.RetainOnDelete(s.cfg.Protect))...)
 	if err != nil {
 		return nil, err
 	}
@@ -57,10 +57,10 @@ func newRegistrySecrets(s *scope) (*RegistrySecrets, error) {
 		})
 		return string(b), err
 	}).(pulumi.StringOutput)
-	version, err := secretsmanager.NewSecretVersion(s.ctx, "registry-secret-value", &secretsmanager.SecretVersionArgs{
+	version, err := secretsmanager.NewSecretVersion(s.ctx, s.name("registry-secret-value"), &secretsmanager.SecretVersionArgs{
 		SecretId:     secret.ID(),
 		SecretString: pulumi.ToSecret(value).(pulumi.StringOutput),
-	}, s.opts()...)
+	}, s.opts("registry-secret-value")...)
 	if err != nil {
 		return nil, err
 	}

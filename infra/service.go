@@ -144,21 +144,21 @@ func registrySecrets(secretArn string) []containerSecret {
 
 func newService(s *scope, in serviceInputs) (*Service, error) {
 	cfg := s.cfg
-	cluster, err := ecs.NewCluster(s.ctx, "registry", &ecs.ClusterArgs{
+	cluster, err := ecs.NewCluster(s.ctx, s.name("registry"), &ecs.ClusterArgs{
 		Settings: ecs.ClusterSettingArray{&ecs.ClusterSettingArgs{
 			Name:  pulumi.String("containerInsights"),
 			Value: pulumi.String("enabled"),
 		}},
-	}, s.opts()...)
+	}, s.opts("registry")...)
 	if err != nil {
 		return nil, err
 	}
-	logGroup, err := cloudwatch.NewLogGroup(s.ctx, "registry", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String(fmt.Sprintf("/ecs/%s/%s", cfg.Project, cfg.Stack)),
+	logGroup, err := cloudwatch.NewLogGroup(s.ctx, s.name("registry"), &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String("/ecs/" + s.names.path()),
 		RetentionInDays: pulumi.Int(cfg.Service.LogRetentionDays),
 		// A protected stack's logs are its audit trail: a destroy, or the replacement a project or
 		// stack rename causes (the name follows them), leaves the group and its logs in place.
-	}, s.opts(pulumi.RetainOnDelete(cfg.Protect))...)
+	}, s.opts("registry", pulumi.RetainOnDelete(cfg.Protect))...)
 	if err != nil {
 		return nil, err
 	}
@@ -218,8 +218,8 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 			return string(b), err
 		}).(pulumi.StringOutput)
 
-	task, err := ecs.NewTaskDefinition(s.ctx, "registry", &ecs.TaskDefinitionArgs{
-		Family:                  pulumi.String(fmt.Sprintf("%s-%s", cfg.Project, cfg.Stack)),
+	task, err := ecs.NewTaskDefinition(s.ctx, s.name("registry"), &ecs.TaskDefinitionArgs{
+		Family:                  pulumi.String(s.names.qualified()),
 		RequiresCompatibilities: pulumi.StringArray{pulumi.String("FARGATE")},
 		NetworkMode:             pulumi.String("awsvpc"),
 		Cpu:                     pulumi.String(strconv.Itoa(cfg.Service.CPU)),
@@ -233,7 +233,7 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 		ContainerDefinitions: containers,
 		// A task-local volume: the scratch path stays writable while the root filesystem is not.
 		Volumes: ecs.TaskDefinitionVolumeArray{&ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(scratchVolume)}},
-	}, s.opts()...)
+	}, s.opts("registry")...)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +242,7 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 	// otherwise the first deployment fails in ways that surface only as a tripped circuit breaker.
 	startAfter := append([]pulumi.Resource{in.secrets.Version}, roles.Policies...)
 	startAfter = append(startAfter, in.lb.Listeners...)
-	service, err := ecs.NewService(s.ctx, "registry", &ecs.ServiceArgs{
+	service, err := ecs.NewService(s.ctx, s.name("registry"), &ecs.ServiceArgs{
 		Cluster:         cluster.Arn,
 		TaskDefinition:  task.Arn,
 		DesiredCount:    pulumi.Int(cfg.Service.DesiredCount),
@@ -271,7 +271,7 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 		WaitForSteadyState:          pulumi.Bool(true),
 		PropagateTags:               pulumi.String("SERVICE"),
 		EnableEcsManagedTags:        pulumi.Bool(true),
-	}, s.opts(
+	}, s.opts("registry",
 		pulumi.DependsOn(startAfter),
 		// Autoscaling owns the running count after creation; an update must not reset it.
 		pulumi.IgnoreChanges([]string{"desiredCount"}),
