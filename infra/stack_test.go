@@ -997,20 +997,3 @@ func TestProdIsSaferThanDev(t *testing.T) {
 	}
 }
 
-// Names AWS enforces lengths on: Pulumi's auto-naming appends 8 characters to the logical name.
-func TestAutoNamesFitAWSLimits(t *testing.T) {
-	limits := map[string]int{tLoadBalancer: 32, tTargetGroup: 32, tRole: 64}
-	forEachStack(t, func(t *testing.T, r *run) {
-		for token, limit := range limits {
-			for _, res := range r.ByType(token) {
-				if len(res.Name)+8 > limit {
-					t.Errorf("%s %q auto-names beyond %d characters", token, res.Name, limit)
-				}
-			}
-		}
-		family := r.one(t, tTaskDefinition, "registry").InputString("family")
-		if !regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`).MatchString(family) {
-			t.Errorf("task family %q", family)
-		}
-	})
-}
