@@ -84,7 +84,7 @@ func TestStackInstanceAliasesEachChildToItsOldName(t *testing.T) {
 		"urn:pulumi:prod::synapse-docker-registry::synapse:registry:DockerRegistry::synapse-docker-registry-prod": nil,
 		"urn:pulumi:prod::synapse-docker-registry::pulumi:providers:aws::aws":                                     nil,
 		// The retained audit data.
-		prefix + "aws:s3/bucketV2:BucketV2::synapse-docker-registry-prod-alb-access-logs": {prefix + "aws:s3/bucketV2:BucketV2::alb-access-logs"},
+		prefix + "aws:s3/bucketV2:BucketV2::synapse-docker-registry-prod-alb-access-logs":  {prefix + "aws:s3/bucketV2:BucketV2::alb-access-logs"},
 		prefix + "aws:cloudwatch/logGroup:LogGroup::synapse-docker-registry-prod-registry": {prefix + "aws:cloudwatch/logGroup:LogGroup::registry"},
 		prefix + "aws:secretsmanager/secret:Secret::synapse-docker-registry-prod-registry": {prefix + "aws:secretsmanager/secret:Secret::registry"},
 	}

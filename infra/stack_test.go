@@ -996,4 +996,3 @@ func TestProdIsSaferThanDev(t *testing.T) {
 		t.Error("dev and prod must not share host or signing certificates")
 	}
 }
-

@@ -38,7 +38,7 @@ func stack(t *testing.T) *synth.StackConfig {
 	return &synth.StackConfig{
 		Project: "two-registries", Stack: "test",
 		Config: map[string]string{
-			"aws:region":                              "us-east-1",
+			"aws:region": "us-east-1",
 			"two-registries:tokenSigningCertificates": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 			"two-registries:notificationAuth":         base64.StdEncoding.EncodeToString([]byte("notifier:example-password")),
 			"two-registries:image":                    "123456789012.dkr.ecr.us-east-1.amazonaws.com/registry@sha256:" + strings.Repeat("ab", 32),
