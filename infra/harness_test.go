@@ -69,14 +69,8 @@ func synthesize(t testing.TB, cfg *synth.StackConfig, more ...synth.Option) (*ru
 		if err != nil {
 			return err
 		}
-		for name, o := range map[string]pulumi.StringOutput{
-			"registryEndpoint": out.RegistryEndpoint, "albDnsName": out.AlbDNSName, "bucketName": out.BucketName,
-			"ecrRepositoryUrl": out.EcrRepositoryURL, "imageDigest": out.ImageDigest, "secretArn": out.SecretArn,
-			"clusterName": out.ClusterName, "serviceName": out.ServiceName, "logGroupName": out.LogGroupName,
-			"taskDefinitionArn":    out.TaskDefinitionArn,
-			"alarmTopicArn":        out.AlarmTopicArn,
-			"notificationQueueUrl": out.NotificationQueueURL, "notificationDeadLetterQueueUrl": out.NotificationDeadLetterURL,
-		} {
+		for name, value := range out.OutputMap() {
+			o := value.(pulumi.StringOutput)
 			// Exported, so the run waits for the apply: an output that no resource joins
 			// (a name known from config) would otherwise be read before it is resolved.
 			ctx.Export("resolved:"+name, o.ApplyT(func(v string) string {

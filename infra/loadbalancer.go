@@ -95,7 +95,7 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 		}
 	}
 	args.Name = pulumi.String(s.names.short("alb"))
-	alb, err := lb.NewLoadBalancer(s.ctx, s.name("registry"), args, s.opts("registry", append(albOpts, s.keepAutoName())...)...)
+	alb, err := lb.NewLoadBalancer(s.ctx, s.name("registry"), args, s.opts("registry", append(albOpts, s.keepAutoName()...)...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 			HealthyThreshold:   pulumi.Int(2),
 			UnhealthyThreshold: pulumi.Int(3),
 		},
-	}, s.opts("registry", s.keepAutoName())...)
+	}, s.opts("registry", s.keepAutoName()...)...)
 	if err != nil {
 		return nil, err
 	}

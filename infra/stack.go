@@ -96,11 +96,11 @@ func (s *scope) opts(base string, extra ...pulumi.ResourceOption) []pulumi.Resou
 // Pulumi's random suffix (load balancer, target group): it gets an explicit name of its own
 // (instanceNames.short), but the stack's instance keeps the auto-name it was created with, as
 // ignoring a change keeps the value in state.
-func (s *scope) keepAutoName() pulumi.ResourceOption {
+func (s *scope) keepAutoName() []pulumi.ResourceOption {
 	if s.names.keepStackURNs {
-		return pulumi.IgnoreChanges([]string{"name"})
+		return []pulumi.ResourceOption{pulumi.IgnoreChanges([]string{"name"})}
 	}
-	return pulumi.IgnoreChanges(nil)
+	return nil
 }
 
 // invokeOpts routes data-source lookups through the same provider (same region and account).
