@@ -4,6 +4,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"reflect"
 )
 
 // Inline policy names (AWS: 1-128 characters of [\w+=,.@-]).
@@ -50,16 +51,21 @@ func newRoles(s *scope, in roleInputs) (*Roles, error) {
 	if err != nil {
 		return nil, err
 	}
-	values := append([]pulumi.StringOutput{in.logGroupArn, in.secretArn}, in.pullRepositoryArns...)
+	repositories := pulumi.StringArray{}
+	for _, arn := range in.pullRepositoryArns {
+		repositories = append(repositories, arn)
+	}
 	executionPolicy, err := iam.NewRolePolicy(s.ctx, s.name("execution-policy"), &iam.RolePolicyArgs{
 		Role: execution.ID(),
 		Name: pulumi.String(executionPolicyName),
-		Policy: policyJSON(func(v []string) PolicyDocument {
+		Policy: policyJSONFrom(executionPolicyInputs{
+			LogGroupArn: in.logGroupArn, SecretArn: in.secretArn, PullRepositoryArns: repositories,
+		}, func(v executionPolicyValues) PolicyDocument {
 			statements := []PolicyStatement{
-				allow([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, v[0]+":log-stream:*"),
-				allow([]string{"secretsmanager:GetSecretValue"}, v[1]),
+				allow([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, v.LogGroupArn+":log-stream:*"),
+				allow([]string{"secretsmanager:GetSecretValue"}, v.SecretArn),
 			}
-			if repos := v[2:]; len(repos) > 0 {
+			if repos := v.PullRepositoryArns; len(repos) > 0 {
 				statements = append(statements,
 					allow([]string{"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}, repos...),
 					// GetAuthorizationToken has no resource-level permissions; it only returns a login
@@ -67,7 +73,7 @@ func newRoles(s *scope, in roleInputs) (*Roles, error) {
 					allow([]string{"ecr:GetAuthorizationToken"}, "*"))
 			}
 			return policy(statements...)
-		}, values...),
+		}),
 	}, s.opts("execution-policy")...)
 	if err != nil {
 		return nil, err
@@ -83,9 +89,9 @@ func newRoles(s *scope, in roleInputs) (*Roles, error) {
 	taskPolicy, err := iam.NewRolePolicy(s.ctx, s.name("task-policy"), &iam.RolePolicyArgs{
 		Role: task.ID(),
 		Name: pulumi.String(taskPolicyName),
-		Policy: policyJSON(func(v []string) PolicyDocument {
-			return policy(allow(bucketActions, v[0]), allow(objectActions, v[0]+"/*"))
-		}, in.bucketArn),
+		Policy: policyJSON(in.bucketArn, func(bucketArn string) PolicyDocument {
+			return policy(allow(bucketActions, bucketArn), allow(objectActions, bucketArn+"/*"))
+		}),
 	}, s.opts("task-policy")...)
 	if err != nil {
 		return nil, err
@@ -96,4 +102,22 @@ func newRoles(s *scope, in roleInputs) (*Roles, error) {
 		TaskRoleID:       task.ID().ToStringOutput(),
 		Policies:         []pulumi.Resource{executionPolicy, taskPolicy},
 	}, nil
+}
+
+// executionPolicyInputs are what the execution role's policy names, resolved into
+// executionPolicyValues (see resolveNamed).
+type executionPolicyInputs struct {
+	LogGroupArn        pulumi.StringInput
+	SecretArn          pulumi.StringInput
+	PullRepositoryArns pulumi.StringArrayInput
+}
+
+type executionPolicyValues struct {
+	LogGroupArn        string
+	SecretArn          string
+	PullRepositoryArns []string
+}
+
+func (executionPolicyInputs) ElementType() reflect.Type {
+	return reflect.TypeFor[executionPolicyValues]()
 }

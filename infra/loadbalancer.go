@@ -2,6 +2,7 @@ package infra
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
@@ -199,18 +200,8 @@ func newAccessLogBucket(s *scope) (pulumi.StringOutput, *s3.BucketPolicy, error)
 	// The regional Elastic Load Balancing account writes the logs (us-east-1 and the other
 	// regions older than 2022 deliver this way).
 	delivery := elb.GetServiceAccountOutput(s.ctx, elb.GetServiceAccountOutputArgs{}, s.invokeOpts()...)
-	policy, err := hardenBucket(s, "alb-access-logs", bucket.Bucket, bucket.Arn, &bucketPolicyExtension{
-		values: []pulumi.StringOutput{delivery.Arn(), callerAccountID(s)},
-		statements: func(bucketArn string, v []string) []PolicyStatement {
-			return []PolicyStatement{{
-				Sid:       "AllowLoadBalancerLogDelivery",
-				Effect:    "Allow",
-				Principal: map[string]any{"AWS": v[0]},
-				Action:    []string{"s3:PutObject"},
-				Resource:  []string{fmt.Sprintf("%s/%s/AWSLogs/%s/*", bucketArn, accessLogPrefix, v[1])},
-			}}
-		},
-	}, pulumi.RetainOnDelete(true))
+	policy, err := hardenBucket(s, "alb-access-logs", bucket.Bucket, bucket.Arn,
+		logDelivery{deliveryAccountArn: delivery.Arn(), accountID: callerAccountID(s)}, pulumi.RetainOnDelete(true))
 	if err != nil {
 		return pulumi.StringOutput{}, nil, err
 	}
@@ -228,3 +219,29 @@ func newAccessLogBucket(s *scope) (pulumi.StringOutput, *s3.BucketPolicy, error)
 	}
 	return bucket.Bucket, policy, nil
 }
+
+// logDelivery lets the regional Elastic Load Balancing account write this account's access logs
+// under the log prefix ("Enable access logs for your Application Load Balancer").
+type logDelivery struct {
+	deliveryAccountArn, accountID pulumi.StringOutput
+}
+
+func (d logDelivery) policy(bucketArn pulumi.StringOutput, baseline func(bucketArn string) []PolicyStatement) pulumi.StringOutput {
+	return policyJSONFrom(logDeliveryInputs{BucketArn: bucketArn, DeliveryAccountArn: d.deliveryAccountArn, AccountID: d.accountID},
+		func(v logDeliveryValues) PolicyDocument {
+			return policy(append(baseline(v.BucketArn), PolicyStatement{
+				Sid:       "AllowLoadBalancerLogDelivery",
+				Effect:    "Allow",
+				Principal: map[string]any{"AWS": v.DeliveryAccountArn},
+				Action:    []string{"s3:PutObject"},
+				Resource:  []string{fmt.Sprintf("%s/%s/AWSLogs/%s/*", v.BucketArn, accessLogPrefix, v.AccountID)},
+			})...)
+		})
+}
+
+// logDeliveryInputs resolve into logDeliveryValues (see resolveNamed).
+type logDeliveryInputs struct{ BucketArn, DeliveryAccountArn, AccountID pulumi.StringInput }
+
+type logDeliveryValues struct{ BucketArn, DeliveryAccountArn, AccountID string }
+
+func (logDeliveryInputs) ElementType() reflect.Type { return reflect.TypeFor[logDeliveryValues]() }

@@ -213,9 +213,9 @@ func newFlowLogs(s *scope, vpc *ec2.Vpc) error {
 	rolePolicy, err := iam.NewRolePolicy(s.ctx, s.name("flow-logs-policy"), &iam.RolePolicyArgs{
 		Role: role.ID(),
 		Name: pulumi.String(flowLogPolicyName),
-		Policy: policyJSON(func(v []string) PolicyDocument {
-			return policy(allow([]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, v[0]+":*"))
-		}, group.Arn),
+		Policy: policyJSON(group.Arn, func(groupArn string) PolicyDocument {
+			return policy(allow([]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, groupArn+":*"))
+		}),
 	}, s.opts("flow-logs-policy")...)
 	if err != nil {
 		return err

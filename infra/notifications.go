@@ -3,6 +3,7 @@ package infra
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -126,10 +127,17 @@ func (n *NotificationQueues) grantRelay(s *scope, taskRole pulumi.StringOutput) 
 	return iam.NewRolePolicy(s.ctx, s.name("task-notifications-policy"), &iam.RolePolicyArgs{
 		Role: taskRole,
 		Name: pulumi.String(taskNotificationsPolicyName),
-		Policy: policyJSON(func(v []string) PolicyDocument {
-			return policy(allow(NotificationRelayActions, v[0]), allow(NotificationDLQActions, v[1]))
-		}, n.QueueArn, n.DeadLetterArn),
+		Policy: policyJSONFrom(relayQueueInputs{QueueArn: n.QueueArn, DeadLetterArn: n.DeadLetterArn}, func(v relayQueueValues) PolicyDocument {
+			return policy(allow(NotificationRelayActions, v.QueueArn), allow(NotificationDLQActions, v.DeadLetterArn))
+		}),
 	}, s.opts("task-notifications-policy")...)
 }
+
+// relayQueueInputs are the queues the relay's policy names, resolved into relayQueueValues.
+type relayQueueInputs struct{ QueueArn, DeadLetterArn pulumi.StringInput }
+
+type relayQueueValues struct{ QueueArn, DeadLetterArn string }
+
+func (relayQueueInputs) ElementType() reflect.Type { return reflect.TypeFor[relayQueueValues]() }
 
 const taskNotificationsPolicyName = "registry-notification-queues"

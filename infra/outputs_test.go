@@ -29,7 +29,7 @@ func TestOutputsAreTheComponentsFieldsAndTheREADMEs(t *testing.T) {
 	registry := &DockerRegistry{}
 	outputs := registry.OutputMap()
 	var fields []string
-	typ := reflect.TypeOf(*registry)
+	typ := reflect.TypeFor[DockerRegistry]()
 	for i := 0; i < typ.NumField(); i++ {
 		f := typ.Field(i)
 		if f.Type != reflect.TypeOf(pulumi.StringOutput{}) {

@@ -3,6 +3,7 @@ package infra
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
@@ -50,13 +51,13 @@ func newRegistrySecrets(s *scope) (*RegistrySecrets, error) {
 	if err != nil {
 		return nil, err
 	}
-	value := pulumi.All(s.cfg.Registry.NotificationAuth, httpSecret.Base64).ApplyT(func(v []any) (string, error) {
+	value := resolveNamed(secretInputs{NotificationAuth: s.cfg.Registry.NotificationAuth, HTTPSecret: httpSecret.Base64}, func(v secretValues) (string, error) {
 		b, err := json.Marshal(map[string]string{
-			SecretKeyNotificationAuth: v[0].(string),
-			SecretKeyHTTPSecret:       v[1].(string),
+			SecretKeyNotificationAuth: v.NotificationAuth,
+			SecretKeyHTTPSecret:       v.HTTPSecret,
 		})
 		return string(b), err
-	}).(pulumi.StringOutput)
+	})
 	version, err := secretsmanager.NewSecretVersion(s.ctx, s.name("registry-secret-value"), &secretsmanager.SecretVersionArgs{
 		SecretId:     secret.ID(),
 		SecretString: pulumi.ToSecret(value).(pulumi.StringOutput),
@@ -66,3 +67,10 @@ func newRegistrySecrets(s *scope) (*RegistrySecrets, error) {
 	}
 	return &RegistrySecrets{Arn: secret.Arn, Version: version, VersionID: version.VersionId}, nil
 }
+
+// secretInputs are the secret's two keys, resolved into secretValues (see resolveNamed).
+type secretInputs struct{ NotificationAuth, HTTPSecret pulumi.StringInput }
+
+type secretValues struct{ NotificationAuth, HTTPSecret string }
+
+func (secretInputs) ElementType() reflect.Type { return reflect.TypeFor[secretValues]() }

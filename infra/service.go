@@ -3,6 +3,7 @@ package infra
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -177,46 +178,47 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 	}
 	roles.Policies = append(roles.Policies, notificationsPolicy)
 
-	containers := pulumi.All(in.image.DigestReference, in.storage.BucketName, in.secrets.Arn, logGroup.Name, in.secrets.VersionID,
-		in.notifications.QueueURL, in.notifications.DeadLetterURL).ApplyT(
-		func(v []any) (string, error) {
-			image, bucket, secretArn, group, secretVersion := v[0].(string), v[1].(string), v[2].(string), v[3].(string), v[4].(string)
-			queueURL, deadLetterURL := v[5].(string), v[6].(string)
-			def := containerDefinition{
-				Name:      containerName,
-				Image:     image,
-				Essential: true,
-				User:      containerUser,
-				// The task's memory as the container's hard limit too: only then does the
-				// container's own cgroup show it, where the entrypoint reads it to keep the
-				// registry's Go heap under it (GOMEMLIMIT, image/README.md).
-				Memory:                 cfg.Service.Memory,
-				Privileged:             false,
-				ReadonlyRootFilesystem: true,
-				PortMappings: []portMapping{
-					{Name: "registry-https", ContainerPort: RegistryPort, Protocol: "tcp"},
-					{Name: "health-http", ContainerPort: HealthPort, Protocol: "tcp"},
-				},
-				Environment: registryEnvironment(cfg, bucket, queueURL, deadLetterURL),
-				Secrets:     registrySecrets(secretArn),
-				MountPoints: []mountPoint{{SourceVolume: scratchVolume, ContainerPath: scratchPath}},
-				LogConfiguration: logConfiguration{LogDriver: "awslogs", Options: map[string]string{
-					"awslogs-group":         group,
-					"awslogs-region":        cfg.Region,
-					"awslogs-stream-prefix": containerName,
-					// Never block the registry on CloudWatch; buffer instead.
-					"mode":            "non-blocking",
-					"max-buffer-size": "25m",
-				}},
-				StopTimeout: stopTimeoutSeconds,
-				// ECS reads secrets only when a task starts: naming the secret's version here makes a
-				// changed secret a new task definition revision, so the service rolls its tasks.
-				DockerLabels: map[string]string{secretVersionLabel: secretVersion},
-			}
-			def.LinuxParameters.Capabilities.Drop = []string{"ALL"}
-			b, err := json.Marshal([]containerDefinition{def})
-			return string(b), err
-		}).(pulumi.StringOutput)
+	containers := resolveNamed(containerInputs{
+		Image: in.image.DigestReference, Bucket: in.storage.BucketName, SecretArn: in.secrets.Arn, LogGroup: logGroup.Name,
+		SecretVersion: in.secrets.VersionID, QueueURL: in.notifications.QueueURL, DeadLetterURL: in.notifications.DeadLetterURL,
+	}, func(v containerValues) (string, error) {
+		image, bucket, secretArn, group, secretVersion := v.Image, v.Bucket, v.SecretArn, v.LogGroup, v.SecretVersion
+		queueURL, deadLetterURL := v.QueueURL, v.DeadLetterURL
+		def := containerDefinition{
+			Name:      containerName,
+			Image:     image,
+			Essential: true,
+			User:      containerUser,
+			// The task's memory as the container's hard limit too: only then does the
+			// container's own cgroup show it, where the entrypoint reads it to keep the
+			// registry's Go heap under it (GOMEMLIMIT, image/README.md).
+			Memory:                 cfg.Service.Memory,
+			Privileged:             false,
+			ReadonlyRootFilesystem: true,
+			PortMappings: []portMapping{
+				{Name: "registry-https", ContainerPort: RegistryPort, Protocol: "tcp"},
+				{Name: "health-http", ContainerPort: HealthPort, Protocol: "tcp"},
+			},
+			Environment: registryEnvironment(cfg, bucket, queueURL, deadLetterURL),
+			Secrets:     registrySecrets(secretArn),
+			MountPoints: []mountPoint{{SourceVolume: scratchVolume, ContainerPath: scratchPath}},
+			LogConfiguration: logConfiguration{LogDriver: "awslogs", Options: map[string]string{
+				"awslogs-group":         group,
+				"awslogs-region":        cfg.Region,
+				"awslogs-stream-prefix": containerName,
+				// Never block the registry on CloudWatch; buffer instead.
+				"mode":            "non-blocking",
+				"max-buffer-size": "25m",
+			}},
+			StopTimeout: stopTimeoutSeconds,
+			// ECS reads secrets only when a task starts: naming the secret's version here makes a
+			// changed secret a new task definition revision, so the service rolls its tasks.
+			DockerLabels: map[string]string{secretVersionLabel: secretVersion},
+		}
+		def.LinuxParameters.Capabilities.Drop = []string{"ALL"}
+		b, err := json.Marshal([]containerDefinition{def})
+		return string(b), err
+	})
 
 	task, err := ecs.NewTaskDefinition(s.ctx, s.name("registry"), &ecs.TaskDefinitionArgs{
 		Family:                  pulumi.String(s.names.qualified()),
@@ -284,3 +286,15 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 	}
 	return &Service{ClusterName: cluster.Name, ServiceName: service.Name, LogGroupName: logGroup.Name, TaskDefinitionArn: task.Arn}, nil
 }
+
+// containerInputs are the deployment-time values the container definition names, resolved into
+// containerValues (see resolveNamed).
+type containerInputs struct {
+	Image, Bucket, SecretArn, LogGroup, SecretVersion, QueueURL, DeadLetterURL pulumi.StringInput
+}
+
+type containerValues struct {
+	Image, Bucket, SecretArn, LogGroup, SecretVersion, QueueURL, DeadLetterURL string
+}
+
+func (containerInputs) ElementType() reflect.Type { return reflect.TypeFor[containerValues]() }

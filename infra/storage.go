@@ -160,17 +160,29 @@ func AdoptedBucketReplacements(cfg *DockerRegistryArgs) []string {
 	}
 }
 
-// bucketPolicyExtension adds statements to a hardened bucket's policy; they may use values known
-// only at deployment (account ids, service principals), resolved in the given order.
-type bucketPolicyExtension struct {
-	values     []pulumi.StringOutput
-	statements func(bucketArn string, values []string) []PolicyStatement
+// bucketPolicyExtension adds statements to a hardened bucket's policy that use values known only
+// at deployment (account ids, service principals): policy renders the whole document, the
+// baseline statements for the bucket followed by its own.
+type bucketPolicyExtension interface {
+	policy(bucketArn pulumi.StringOutput, baseline func(bucketArn string) []PolicyStatement) pulumi.StringOutput
+}
+
+// denyInsecureTransport is the baseline statement of every bucket policy of the stack.
+func denyInsecureTransport(bucketArn string) []PolicyStatement {
+	return []PolicyStatement{{
+		Sid:       "DenyInsecureTransport",
+		Effect:    "Deny",
+		Principal: map[string]any{"AWS": "*"},
+		Action:    []string{"s3:*"},
+		Resource:  []string{bucketArn, bucketArn + "/*"},
+		Condition: map[string]map[string]string{"Bool": {"aws:SecureTransport": "false"}},
+	}}
 }
 
 // hardenBucket applies the baseline every bucket of the stack gets: all public access blocked,
 // ACLs disabled (bucket owner owns every object), SSE-S3 default encryption, and a policy that
 // denies any request not made over TLS, plus the statements of extra, if any.
-func hardenBucket(s *scope, name string, bucket, arn pulumi.StringOutput, extra *bucketPolicyExtension, opts ...pulumi.ResourceOption) (*s3.BucketPolicy, error) {
+func hardenBucket(s *scope, name string, bucket, arn pulumi.StringOutput, extra bucketPolicyExtension, opts ...pulumi.ResourceOption) (*s3.BucketPolicy, error) {
 	publicAccess, err := s3.NewBucketPublicAccessBlock(s.ctx, s.name(name), &s3.BucketPublicAccessBlockArgs{
 		Bucket:                bucket,
 		BlockPublicAcls:       pulumi.Bool(true),
@@ -204,24 +216,14 @@ func hardenBucket(s *scope, name string, bucket, arn pulumi.StringOutput, extra 
 	if err != nil {
 		return nil, err
 	}
-	values := []pulumi.StringOutput{arn}
+	var document pulumi.StringOutput
 	if extra != nil {
-		values = append(values, extra.values...)
+		document = extra.policy(arn, denyInsecureTransport)
+	} else {
+		document = policyJSON(arn, func(bucketArn string) PolicyDocument {
+			return policy(denyInsecureTransport(bucketArn)...)
+		})
 	}
-	document := policyJSON(func(v []string) PolicyDocument {
-		statements := []PolicyStatement{{
-			Sid:       "DenyInsecureTransport",
-			Effect:    "Deny",
-			Principal: map[string]any{"AWS": "*"},
-			Action:    []string{"s3:*"},
-			Resource:  []string{v[0], v[0] + "/*"},
-			Condition: map[string]map[string]string{"Bool": {"aws:SecureTransport": "false"}},
-		}}
-		if extra != nil {
-			statements = append(statements, extra.statements(v[0], v[1:])...)
-		}
-		return policy(statements...)
-	}, values...)
 	// The policy waits for the public access block so a permissive statement can never be live
 	// without the block in front of it.
 	return s3.NewBucketPolicy(s.ctx, s.name(name+"-policy"), &s3.BucketPolicyArgs{Bucket: bucket, Policy: document},
