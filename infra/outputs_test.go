@@ -82,3 +82,19 @@ func TestEveryOutputResolves(t *testing.T) {
 		}
 	})
 }
+
+func TestOutputs(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		if r.outputs["registryEndpoint"] != "https://"+r.config("registryHost") {
+			t.Errorf("registryEndpoint %q", r.outputs["registryEndpoint"])
+		}
+		for _, name := range []string{"albDnsName", "bucketName", "ecrRepositoryUrl", "imageDigest", "secretArn", "clusterName", "serviceName", "logGroupName"} {
+			if r.outputs[name] == "" {
+				t.Errorf("output %s is empty", name)
+			}
+		}
+		if r.outputs["logGroupName"] != "/ecs/"+project+"/"+r.Stack {
+			t.Errorf("logGroupName %q", r.outputs["logGroupName"])
+		}
+	})
+}
