@@ -21,40 +21,32 @@ func TestTaskDefinition(t *testing.T) {
 			t.Errorf("task platform %v", td.Inputs["runtimePlatform"])
 		}
 		c := r.containers(t)[0]
-		if m, _ := c["memory"].(float64); strconv.Itoa(int(m)) != r.config("memory") {
-			t.Errorf("container memory limit %v, want the task's %s: the entrypoint sizes GOMEMLIMIT from the container's cgroup", c["memory"], r.config("memory"))
-		}
-		if c["readonlyRootFilesystem"] != true {
-			t.Error("root filesystem is writable")
-		}
-		if c["privileged"] == true {
-			t.Error("container is privileged")
-		}
-		user, _ := c["user"].(string)
-		if uid := strings.Split(user, ":")[0]; uid == "" || uid == "0" || uid == "root" {
-			t.Errorf("container user %q is root", user)
-		}
-		drop := fmt.Sprint(c["linuxParameters"].(map[string]any)["capabilities"].(map[string]any)["drop"])
-		if drop != "[ALL]" {
-			t.Errorf("capabilities dropped: %s", drop)
-		}
-		mounts := c["mountPoints"].([]any)
-		if len(mounts) != 1 || mounts[0].(map[string]any)["containerPath"] != scratchPath {
-			t.Errorf("writable mounts %v, want only the scratch path", mounts)
-		}
-		env := map[string]string{}
-		for _, e := range c["environment"].([]any) {
-			m := e.(map[string]any)
-			env[m["name"].(string)] = m["value"].(string)
-		}
+		memory, _ := strconv.Atoi(r.config("memory"))
+		expectLike(t, "container", c, map[string]any{
+			// The task's memory as the hard limit: the entrypoint sizes GOMEMLIMIT from the
+			// container's cgroup.
+			"memory":                 memory,
+			"readonlyRootFilesystem": true,
+			"privileged":             false,
+			"user": satisfies("a non-root user", func(v any) bool {
+				user, _ := v.(string)
+				uid := strings.Split(user, ":")[0]
+				return uid != "" && uid != "0" && uid != "root"
+			}),
+			"linuxParameters": map[string]any{"capabilities": map[string]any{"drop": []any{"ALL"}}},
+			// The only writable path.
+			"mountPoints": []any{map[string]any{"containerPath": scratchPath}},
+			// A new secret value is a new task definition revision, so the service restarts its
+			// tasks and they read it (ECS resolves secrets only at task start).
+			"dockerLabels":     map[string]any{secretVersionLabel: testSecretVersionID},
+			"logConfiguration": map[string]any{"logDriver": "awslogs", "options": map[string]any{"awslogs-group": r.outputs["logGroupName"]}},
+			"portMappings":     []any{map[string]any{"containerPort": RegistryPort}, map[string]any{"containerPort": HealthPort}},
+		})
+		env := nameValues(t, c, "environment", "value")
 		if env[registryconfig.EnvScratchDir] != scratchPath {
 			t.Errorf("scratch dir %q, mounted %q", env[registryconfig.EnvScratchDir], scratchPath)
 		}
-		secrets := map[string]string{}
-		for _, e := range c["secrets"].([]any) {
-			m := e.(map[string]any)
-			secrets[m["name"].(string)] = m["valueFrom"].(string)
-		}
+		secrets := nameValues(t, c, "secrets", "valueFrom")
 		// Exactly the variables the image requires, the secret ones only from Secrets Manager.
 		var required, fed []string
 		for _, v := range registryconfig.RequiredVariables(registryconfig.StorageS3) {
@@ -93,27 +85,32 @@ func TestTaskDefinition(t *testing.T) {
 			env[registryconfig.EnvTokenCertificates] != strings.TrimSpace(r.config("tokenSigningCertificates")) {
 			t.Errorf("registry settings do not match the stack config: %v", env)
 		}
-		// A new secret value is a new task definition revision, so the service restarts its tasks
-		// and they read it (ECS resolves secrets only at task start).
-		if labels, _ := c["dockerLabels"].(map[string]any); labels[secretVersionLabel] != testSecretVersionID {
-			t.Errorf("task definition does not follow the secret's version: labels %v", c["dockerLabels"])
-		}
-		logs := c["logConfiguration"].(map[string]any)
-		if logs["logDriver"] != "awslogs" || logs["options"].(map[string]any)["awslogs-group"] != r.outputs["logGroupName"] {
-			t.Errorf("logs go to %v, want the stack's log group", logs)
-		}
-		lg := r.one(t, tLogGroup, "registry")
-		if strconv.Itoa(int(lg.Inputs["retentionInDays"].(float64))) != r.config("logRetentionDays") {
-			t.Errorf("log retention %v, config %s", lg.Inputs["retentionInDays"], r.config("logRetentionDays"))
-		}
-		ports := map[float64]bool{}
-		for _, p := range c["portMappings"].([]any) {
-			ports[p.(map[string]any)["containerPort"].(float64)] = true
-		}
-		if !ports[RegistryPort] || !ports[HealthPort] || len(ports) != 2 {
-			t.Errorf("container ports %v", ports)
-		}
+		retention, _ := strconv.Atoi(r.config("logRetentionDays"))
+		expectLike(t, "logGroup", r.one(t, tLogGroup, "registry").Inputs, map[string]any{"retentionInDays": retention})
 	})
+}
+
+// nameValues reads a container's list of {name, <value>} pairs (environment, secrets) as a map,
+// reporting an element of any other shape.
+func nameValues(t *testing.T, container map[string]any, list, value string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	items, ok := container[list].([]any)
+	if !ok {
+		t.Errorf("container.%s: got %s, want a list", list, show(container[list]))
+		return out
+	}
+	for i, item := range items {
+		m, _ := item.(map[string]any)
+		name, hasName := m["name"].(string)
+		v, hasValue := m[value].(string)
+		if !hasName || !hasValue {
+			t.Errorf("container.%s[%d]: got %s, want name and %s strings", list, i, show(item), value)
+			continue
+		}
+		out[name] = v
+	}
+	return out
 }
 
 func TestService(t *testing.T) {
@@ -123,40 +120,27 @@ func TestService(t *testing.T) {
 			t.Errorf("Container Insights: %v", cluster.Inputs["settings"])
 		}
 		svc := r.one(t, tService, "registry")
-		if v, _ := svc.Input("networkConfiguration.assignPublicIp"); v != false {
-			t.Error("tasks get a public IP")
+		desired, _ := strconv.Atoi(r.config("desiredCount"))
+		if r.Stack == "prod" && desired < 2 {
+			t.Errorf("prod runs %d tasks, want at least 2", desired)
 		}
-		if subnets := stringList(svc.Inputs["networkConfiguration"].(map[string]any)["subnets"]); len(subnets) != 2 ||
-			!dependsOnAll(svc, "registry-private-1", "registry-private-2") || dependsOnAny(svc, "registry-public-1", "registry-public-2") {
-			t.Errorf("service subnets %v (depends on %v), want the two private ones", subnets, svc.DependsOn)
-		}
-		desired, _ := svc.Input("desiredCount")
-		if strconv.Itoa(int(desired.(float64))) != r.config("desiredCount") {
-			t.Errorf("desired count %v", desired)
-		}
-		if r.Stack == "prod" && desired.(float64) < 2 {
-			t.Errorf("prod runs %v tasks, want at least 2", desired)
-		}
-		if svc.InputString("availabilityZoneRebalancing") != "ENABLED" || len(stringList(svc.Inputs["networkConfiguration"].(map[string]any)["subnets"])) < 2 {
-			t.Error("tasks are not spread across AZs")
-		}
-		if v, _ := svc.Input("deploymentCircuitBreaker.enable"); v != true {
-			t.Error("circuit breaker off")
-		}
-		if v, _ := svc.Input("deploymentCircuitBreaker.rollback"); v != true {
-			t.Error("circuit breaker does not roll back")
-		}
-		if v, _ := svc.Input("deploymentMinimumHealthyPercent"); v != float64(100) {
-			t.Errorf("minimum healthy %v%%", v)
-		}
-		if v, _ := svc.Input("healthCheckGracePeriodSeconds"); v == nil || v.(float64) <= 0 {
-			t.Error("no health check grace period")
-		}
-		if v, _ := svc.Input("waitForSteadyState"); v != true {
-			t.Error("update does not wait for steady state")
-		}
-		if svc.InputString("loadBalancers[0].containerName") != containerName || svc.Inputs["loadBalancers"].([]any)[0].(map[string]any)["containerPort"] != float64(RegistryPort) {
-			t.Errorf("service load balancer %v", svc.Inputs["loadBalancers"])
+		expectLike(t, "service", svc.Inputs, map[string]any{
+			// No public IP, and tasks in both AZs' private subnets.
+			"networkConfiguration": map[string]any{
+				"assignPublicIp": false,
+				"subnets":        []any{anyValue(), anyValue()},
+			},
+			"availabilityZoneRebalancing": "ENABLED",
+			"desiredCount":                desired,
+			// A failed deployment rolls back, and an update never runs below the current capacity.
+			"deploymentCircuitBreaker":        map[string]any{"enable": true, "rollback": true},
+			"deploymentMinimumHealthyPercent": 100,
+			"healthCheckGracePeriodSeconds":   satisfies("a grace period > 0", func(v any) bool { n, ok := number(v); return ok && n > 0 }),
+			"waitForSteadyState":              true,
+			"loadBalancers":                   []any{map[string]any{"containerName": containerName, "containerPort": RegistryPort}},
+		})
+		if !dependsOnAll(svc, "registry-private-1", "registry-private-2") || dependsOnAny(svc, "registry-public-1", "registry-public-2") {
+			t.Errorf("service depends on %v, want the two private subnets and no public one", svc.DependsOn)
 		}
 		// Tasks must not start before the secret has a value, the roles can act and the listeners
 		// route (each of these names is unique in the stack).
