@@ -10,13 +10,13 @@ import (
 func TestAutoscaling(t *testing.T) {
 	forEachStack(t, func(t *testing.T, r *run) {
 		target := r.one(t, tScalingTarget, "registry")
-		if strconv.Itoa(int(target.Inputs["minCapacity"].(float64))) != r.config("minCount") ||
-			strconv.Itoa(int(target.Inputs["maxCapacity"].(float64))) != r.config("maxCount") {
-			t.Errorf("scaling %v..%v", target.Inputs["minCapacity"], target.Inputs["maxCapacity"])
-		}
-		if want := fmt.Sprintf("service/%s/%s", r.outputs["clusterName"], r.outputs["serviceName"]); target.InputString("resourceId") != want {
-			t.Errorf("scalable target %q, want %q", target.InputString("resourceId"), want)
-		}
+		minCount, _ := strconv.Atoi(r.config("minCount"))
+		maxCount, _ := strconv.Atoi(r.config("maxCount"))
+		expectLike(t, "scalableTarget", target.Inputs, map[string]any{
+			"minCapacity": minCount,
+			"maxCapacity": maxCount,
+			"resourceId":  fmt.Sprintf("service/%s/%s", r.outputs["clusterName"], r.outputs["serviceName"]),
+		})
 		metrics := map[string]string{}
 		for _, p := range r.ByType(tScalingPolicy) {
 			metrics[p.InputString("targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType")] =

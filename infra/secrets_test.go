@@ -9,9 +9,9 @@ import (
 func TestSecrets(t *testing.T) {
 	forEachStack(t, func(t *testing.T, r *run) {
 		rb := r.one(t, tRandomBytes, "http-secret")
-		if n, _ := rb.Input("length"); n.(float64) < 32 {
-			t.Errorf("http_secret has %v random bytes, want at least 32", n)
-		}
+		expectLike(t, "httpSecret", rb.Inputs, map[string]any{
+			"length": satisfies("at least 32 random bytes", func(v any) bool { n, ok := number(v); return ok && n >= 32 }),
+		})
 		if len(rb.IgnoreChanges) != 0 || len(rb.Inputs) != 1 {
 			t.Errorf("http_secret must be generated once (no keepers that would regenerate it): inputs %v", rb.Inputs)
 		}
