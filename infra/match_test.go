@@ -162,6 +162,30 @@ func matchAt(path string, got any, present bool, want any) []string {
 	return nil
 }
 
+// objects reads a list of objects, reporting (not panicking on) an element of another shape; a
+// missing list is empty.
+func objects(t *testing.T, path string, v any) []map[string]any {
+	t.Helper()
+	if v == nil {
+		return nil
+	}
+	list, ok := asList(v)
+	if !ok {
+		t.Errorf("%s: got %s, want a list of objects", path, show(v))
+		return nil
+	}
+	var out []map[string]any
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			t.Errorf("%s[%d]: got %s, want an object", path, i, show(e))
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 func asList(v any) ([]any, bool) {
 	switch l := v.(type) {
 	case []any:

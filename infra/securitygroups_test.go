@@ -36,7 +36,11 @@ func TestSecurityGroups(t *testing.T) {
 				if token == tEgress {
 					kind = "out"
 				}
-				rules = append(rules, rule{group: groupOf(r, res, "securityGroupId") + "-" + kind, peer: peer, port: from.(float64)})
+				port, ok := number(from)
+				if !ok {
+					t.Errorf("%s: fromPort %s, want a port number", res.Name, show(from))
+				}
+				rules = append(rules, rule{group: groupOf(r, res, "securityGroupId") + "-" + kind, peer: peer, port: port})
 			}
 		}
 		want := []rule{

@@ -112,13 +112,12 @@ func checkImageLifecycle(t *testing.T, r *run) {
 	}
 	rules, _ := lc.Input("rules")
 	var abort, noncurrent, uploadData float64
-	for _, rule := range rules.([]any) {
-		m := rule.(map[string]any)
+	for _, m := range objects(t, "lifecycle.rules", rules) {
 		if m["status"] != "Enabled" {
 			continue
 		}
 		if a, ok := m["abortIncompleteMultipartUpload"].(map[string]any); ok {
-			abort = a["daysAfterInitiation"].(float64)
+			abort, _ = number(a["daysAfterInitiation"])
 		}
 		n, ok := m["noncurrentVersionExpiration"].(map[string]any)
 		if !ok {
@@ -131,9 +130,9 @@ func checkImageLifecycle(t *testing.T, r *run) {
 		andSize, _ := and["objectSizeGreaterThan"].(float64)
 		switch {
 		case prefix == "" && and == nil && filter["objectSizeGreaterThan"] == nil && filter["tag"] == nil:
-			noncurrent = n["noncurrentDays"].(float64)
+			noncurrent, _ = number(n["noncurrentDays"])
 		case andPrefix == registryconfig.S3RepositoriesPrefix && andSize >= registryconfig.S3UploadDataMinBytes && and["tags"] == nil:
-			uploadData = n["noncurrentDays"].(float64)
+			uploadData, _ = number(n["noncurrentDays"])
 		default:
 			// Anything else would cut the recovery window of data that is not a copy.
 			t.Errorf("rule %v expires noncurrent versions of part of the bucket (%v) that is not deleted upload data", m["id"], filter)
@@ -148,12 +147,10 @@ func checkImageLifecycle(t *testing.T, r *run) {
 		t.Errorf("an adopted bucket without noncurrentVersionExpirationDays expires deleted upload data after %v days; nothing may be deleted unless configured", uploadData)
 	}
 	tiering := false
-	for _, rule := range rules.([]any) {
-		m := rule.(map[string]any)
-		transitions, _ := m["transitions"].([]any)
-		size, _ := m["filter"].(map[string]any)["objectSizeGreaterThan"].(float64)
-		for _, tr := range transitions {
-			tm := tr.(map[string]any)
+	for _, m := range objects(t, "lifecycle.rules", rules) {
+		filter, _ := m["filter"].(map[string]any)
+		size, _ := number(filter["objectSizeGreaterThan"])
+		for _, tm := range objects(t, "lifecycle.rules[].transitions", m["transitions"]) {
 			tiering = tiering || (m["status"] == "Enabled" && tm["storageClass"] == "INTELLIGENT_TIERING" && size >= 128*1024)
 		}
 	}
