@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synth"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 // beforeComponentNames is a stack as it was deployed before the component took a name (its
@@ -161,5 +162,21 @@ func TestInstanceNames(t *testing.T) {
 	other, _ := newInstanceNames(project, "an-engineers-stack-name", longest[:len(longest)-1]+"b", false)
 	if n.short("alb") == other.short("alb") {
 		t.Errorf("two instances share the load balancer name %q", n.short("alb"))
+	}
+}
+
+// A stack whose name cannot prefix its resources' names is refused before anything is declared,
+// naming the stack and the rule.
+func TestStackNameThatCannotNameTheRegistry(t *testing.T) {
+	for _, stack := range []string{"Engineer_Stack", "an-engineers-very-long-stack"} {
+		cfg := loadStack(t, "dev", nil)
+		cfg.Stack = stack
+		res, err := synth.Run(func(ctx *pulumi.Context) error { _, err := Deploy(ctx); return err }, cfg)
+		if err == nil || !strings.Contains(err.Error(), `stack "`+stack+`"`) || !strings.Contains(err.Error(), "lower-case") {
+			t.Errorf("stack %q: %v, want an error naming the stack and the rule", stack, err)
+		}
+		if res != nil && len(res.Resources) != 0 {
+			t.Errorf("stack %q: declared %d resources", stack, len(res.Resources))
+		}
 	}
 }

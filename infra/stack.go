@@ -116,12 +116,17 @@ func Deploy(ctx *pulumi.Context) (*DockerRegistry, error) {
 	if err != nil {
 		return nil, err
 	}
+	name := StackInstanceName(ctx.Project(), ctx.Stack())
+	if _, err := newInstanceNames(ctx.Project(), ctx.Stack(), name, true); err != nil {
+		return nil, fmt.Errorf("stack %q: the stack's registry is named %q, which prefixes its S3 bucket and ECR repository names, so the stack name must be at most %d lower-case letters, digits and hyphens; create the stack under such a name (pulumi stack init, or pulumi stack rename)",
+			ctx.Stack(), name, maxInstanceNameLength-len(ctx.Project())-1)
+	}
 	// At the root under the name "aws", where every stack deployed so far has it.
 	provider, err := NewProvider(ctx, "aws", cfg)
 	if err != nil {
 		return nil, err
 	}
-	return newDockerRegistry(ctx, StackInstanceName(ctx.Project(), ctx.Stack()), cfg, true, pulumi.Providers(provider))
+	return newDockerRegistry(ctx, name, cfg, true, pulumi.Providers(provider))
 }
 
 // StackInstanceName is the name of the stack program's registry, the one the component had before
