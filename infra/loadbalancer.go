@@ -96,7 +96,7 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 		}
 	}
 	args.Name = pulumi.String(s.names.short("alb"))
-	alb, err := lb.NewLoadBalancer(s.ctx, s.name("registry"), args, s.opts("registry", append(albOpts, s.keepAutoName()...)...)...)
+	alb, err := lb.NewLoadBalancer(s.ctx, s.name("registry"), args, s.opts("registry", append(albOpts, s.keepAutoName("name")...)...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 			HealthyThreshold:   pulumi.Int(2),
 			UnhealthyThreshold: pulumi.Int(3),
 		},
-	}, s.opts("registry", s.keepAutoName()...)...)
+	}, s.opts("registry", s.keepAutoName("name")...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -192,8 +192,10 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 // bucket of the stack, writable only by this region's load-balancer log delivery account, under
 // this account's prefix; kept (and protected in production) when the stack is destroyed.
 func newAccessLogBucket(s *scope) (pulumi.StringOutput, *s3.BucketPolicy, error) {
-	bucket, err := s3.NewBucketV2(s.ctx, s.name("alb-access-logs"), &s3.BucketV2Args{ForceDestroy: pulumi.Bool(false)},
-		s.opts("alb-access-logs", pulumi.RetainOnDelete(true), pulumi.Protect(s.cfg.Protect))...)
+	bucket, err := s3.NewBucketV2(s.ctx, s.name("alb-access-logs"), &s3.BucketV2Args{
+		BucketPrefix: pulumi.String(s.names.prefix("alb-logs", 37)),
+		ForceDestroy: pulumi.Bool(false),
+	}, s.opts("alb-access-logs", append(s.keepAutoName("bucket", "bucketPrefix"), pulumi.RetainOnDelete(true), pulumi.Protect(s.cfg.Protect))...)...)
 	if err != nil {
 		return pulumi.StringOutput{}, nil, err
 	}

@@ -5,15 +5,17 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// maxInstanceNameLength keeps every auto-name within AWS's limits: the longest child,
-// "<name>-alb-access-logs", plus the provider's 8-character random suffix must fit an S3 bucket
-// name (63 characters; pulumi-terraform-bridge's NewUniqueName refuses a longer one).
-const maxInstanceNameLength = 63 - len("-alb-access-logs") - 8
+// maxInstanceNameLength keeps every auto-name within AWS's limits: the tightest are an IAM role's,
+// "<name>-execution" and "<name>-flow-logs", plus the provider's 8-character random suffix within
+// 64 characters (pulumi-terraform-bridge's NewUniqueName refuses a longer one). Names with tighter
+// limits still get a prefix or a short name instead (instanceNames.prefix, instanceNames.short).
+const maxInstanceNameLength = 64 - len("-execution") - 8
 
 // instanceNamePattern: S3 bucket and ECR repository auto-names are lower case; a leading letter and
 // no trailing hyphen keep every physical name derived from it valid.
@@ -63,6 +65,18 @@ func (n instanceNames) path() string {
 		return n.project + "/" + n.stack
 	}
 	return n.project + "/" + n.stack + "/" + n.name
+}
+
+// prefix is a name prefix of at most max characters for kind, to which AWS (the provider) appends
+// a unique suffix: as much of qualified() as fits, then kind. For S3 buckets, whose names are
+// limited to 63 characters (bucketPrefix to 37, "Bucket naming rules" and pulumi-aws's schema).
+func (n instanceNames) prefix(kind string, max int) string {
+	suffix := "-" + kind + "-"
+	head := n.qualified()
+	if room := max - len(suffix); len(head) > room {
+		head = head[:room]
+	}
+	return strings.TrimRight(head, "-") + suffix
 }
 
 // short is a name of at most 32 characters (the limit on load balancer and target group names,

@@ -27,7 +27,7 @@ type beforeComponentNames struct {
 // physicalNameInputs are the inputs that name a resource in AWS when the program sets them;
 // without them the provider auto-names it from the logical name. (A bucket's "bucket" is its
 // name too, but on its hardening resources a reference to it; no created bucket sets it.)
-var physicalNameInputs = []string{"name", "namePrefix", "family", "dashboardName", "alarmName"}
+var physicalNameInputs = []string{"name", "namePrefix", "bucketPrefix", "family", "dashboardName", "alarmName"}
 
 // `pulumi up` after the component took a name must replace nothing in a deployed stack: every
 // resource in its state is found again under its old URN, through an alias, and names itself in
@@ -123,7 +123,11 @@ func TestNamesFitAWSLimits(t *testing.T) {
 		for token, limit := range limits {
 			for _, res := range r.raw.ByType(token) {
 				name := res.InputString("name")
-				if token == tBucket {
+				switch {
+				case token == tBucket && res.InputString("bucketPrefix") != "":
+					// The provider appends a 26-character unique id to a prefix.
+					name = res.InputString("bucketPrefix") + strings.Repeat("0", 26)
+				case token == tBucket:
 					name = res.InputString("bucket")
 				}
 				if name == "" {
@@ -157,6 +161,11 @@ func TestInstanceNames(t *testing.T) {
 	for _, kind := range []string{"alb", "tg"} {
 		if s := n.short(kind); len(s) > 32 || strings.HasPrefix(s, "-") || !strings.Contains(s, "-"+kind+"-") {
 			t.Errorf("short(%s) = %q", kind, s)
+		}
+	}
+	for _, kind := range []string{"images", "alb-logs"} {
+		if p := n.prefix(kind, 37); len(p) > 37 || !strings.HasSuffix(p, "-"+kind+"-") || strings.Contains(p, "--") {
+			t.Errorf("prefix(%s) = %q", kind, p)
 		}
 	}
 	other, _ := newInstanceNames(project, "an-engineers-stack-name", longest[:len(longest)-1]+"b", false)

@@ -93,12 +93,12 @@ func (s *scope) opts(base string, extra ...pulumi.ResourceOption) []pulumi.Resou
 }
 
 // keepAutoName is for a child whose name AWS limits to fewer characters than its logical name plus
-// Pulumi's random suffix (load balancer, target group): it gets an explicit name of its own
-// (instanceNames.short), but the stack's instance keeps the auto-name it was created with, as
-// ignoring a change keeps the value in state.
-func (s *scope) keepAutoName() []pulumi.ResourceOption {
+// Pulumi's random suffix (load balancer, target group, bucket, role, queue): it gets an explicit
+// name or prefix of its own (instanceNames.short, instanceNames.prefix), but the stack's instance
+// keeps the auto-name it was created with, as ignoring a change keeps the value in state.
+func (s *scope) keepAutoName(inputs ...string) []pulumi.ResourceOption {
 	if s.names.keepStackURNs {
-		return []pulumi.ResourceOption{pulumi.IgnoreChanges([]string{"name"})}
+		return []pulumi.ResourceOption{pulumi.IgnoreChanges(inputs)}
 	}
 	return nil
 }

@@ -36,8 +36,10 @@ func newImageStorage(s *scope) (*Storage, error) {
 		existing := s3.LookupBucketOutput(s.ctx, s3.LookupBucketOutputArgs{Bucket: pulumi.String(cfg.ExistingBucketName)}, s.invokeOpts()...)
 		name, arn = existing.Bucket(), existing.Arn()
 	} else {
-		bucket, err := s3.NewBucketV2(s.ctx, s.name("images"), &s3.BucketV2Args{ForceDestroy: pulumi.Bool(false)},
-			s.opts("images", pulumi.RetainOnDelete(true), pulumi.Protect(s.cfg.Protect))...)
+		bucket, err := s3.NewBucketV2(s.ctx, s.name("images"), &s3.BucketV2Args{
+			BucketPrefix: pulumi.String(s.names.prefix("images", 37)),
+			ForceDestroy: pulumi.Bool(false),
+		}, s.opts("images", append(s.keepAutoName("bucket", "bucketPrefix"), pulumi.RetainOnDelete(true), pulumi.Protect(s.cfg.Protect))...)...)
 		if err != nil {
 			return nil, err
 		}
