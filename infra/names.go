@@ -17,7 +17,7 @@ import (
 // limits still get a prefix or a short name instead (instanceNames.prefix, instanceNames.short).
 const maxInstanceNameLength = 64 - len("-execution") - 8
 
-// instanceNamePattern: S3 bucket and ECR repository auto-names are lower case; a leading letter and
+// instanceNamePattern: ECR repository names and S3 bucket prefixes are lower case; a leading letter and
 // no trailing hyphen keep every physical name derived from it valid.
 var instanceNamePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 
@@ -32,7 +32,7 @@ type instanceNames struct {
 
 func newInstanceNames(project, stack, name string, keepStackURNs bool) (instanceNames, error) {
 	if len(name) > maxInstanceNameLength || !instanceNamePattern.MatchString(name) {
-		return instanceNames{}, fmt.Errorf("registry name %q: use 2 to %d lower-case letters, digits and hyphens, starting with a letter (it prefixes S3 bucket and ECR repository names)",
+		return instanceNames{}, fmt.Errorf("registry name %q: use 2 to %d lower-case letters, digits and hyphens, starting with a letter (it prefixes IAM role and ECR repository names)",
 			name, maxInstanceNameLength)
 	}
 	return instanceNames{project: project, stack: stack, name: name, keepStackURNs: keepStackURNs}, nil

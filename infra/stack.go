@@ -93,7 +93,7 @@ func (s *scope) opts(base string, extra ...pulumi.ResourceOption) []pulumi.Resou
 }
 
 // keepAutoName is for a child whose name AWS limits to fewer characters than its logical name plus
-// Pulumi's random suffix (load balancer, target group, bucket, role, queue): it gets an explicit
+// Pulumi's random suffix (load balancer, target group, S3 bucket): it gets an explicit
 // name or prefix of its own (instanceNames.short, instanceNames.prefix), but the stack's instance
 // keeps the auto-name it was created with, as ignoring a change keeps the value in state.
 func (s *scope) keepAutoName(inputs ...string) []pulumi.ResourceOption {
@@ -118,7 +118,7 @@ func Deploy(ctx *pulumi.Context) (*DockerRegistry, error) {
 	}
 	name := StackInstanceName(ctx.Project(), ctx.Stack())
 	if _, err := newInstanceNames(ctx.Project(), ctx.Stack(), name, true); err != nil {
-		return nil, fmt.Errorf("stack %q: the stack's registry is named %q, which prefixes its S3 bucket and ECR repository names, so the stack name must be at most %d lower-case letters, digits and hyphens; create the stack under such a name (pulumi stack init, or pulumi stack rename)",
+		return nil, fmt.Errorf("stack %q: the stack's registry is named %q, which prefixes its resources' names (IAM roles, ECR repository), so the stack name must be at most %d lower-case letters, digits and hyphens; create the stack under such a name (pulumi stack init, or pulumi stack rename)",
 			ctx.Stack(), name, maxInstanceNameLength-len(ctx.Project())-1)
 	}
 	// At the root under the name "aws", where every stack deployed so far has it.
