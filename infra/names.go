@@ -72,7 +72,7 @@ func (n instanceNames) path() string {
 // limited to 63 characters (bucketPrefix to 37, "Bucket naming rules" and pulumi-aws's schema).
 func (n instanceNames) prefix(kind string, max int) string {
 	suffix := "-" + kind + "-"
-	head := n.qualified()
+	head := awsNameChars(n.qualified())
 	if room := max - len(suffix); len(head) > room {
 		head = head[:room]
 	}
@@ -85,7 +85,7 @@ func (n instanceNames) prefix(kind string, max int) string {
 func (n instanceNames) short(kind string) string {
 	sum := sha256.Sum256([]byte(n.project + "\x00" + n.stack + "\x00" + n.name))
 	suffix := "-" + kind + "-" + hex.EncodeToString(sum[:])[:6]
-	prefix := n.qualified()
+	prefix := awsNameChars(n.qualified())
 	if room := 32 - len(suffix); len(prefix) > room {
 		prefix = prefix[:room]
 	}
@@ -93,6 +93,20 @@ func (n instanceNames) short(kind string) string {
 		prefix = prefix[:len(prefix)-1]
 	}
 	return prefix + suffix
+}
+
+// awsNameChars maps a name to the characters every AWS name here accepts (lower-case letters,
+// digits, hyphens): a project name may hold others (upper case, underscores, dots).
+func awsNameChars(name string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + ('a' - 'A')
+		}
+		return '-'
+	}, name)
 }
 
 // awsProviderIn returns the AWS provider passed in opts (pulumi.Provider or pulumi.Providers), or nil.

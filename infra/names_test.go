@@ -168,6 +168,12 @@ func TestInstanceNames(t *testing.T) {
 			t.Errorf("prefix(%s) = %q", kind, p)
 		}
 	}
+	odd, _ := newInstanceNames("My_Project.v2", "Dev_1", "registry", false)
+	for _, name := range []string{odd.short("alb"), odd.prefix("images", 37)} {
+		if !regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`).MatchString(name) {
+			t.Errorf("a project and stack with other characters give the AWS name %q", name)
+		}
+	}
 	other, _ := newInstanceNames(project, "an-engineers-stack-name", longest[:len(longest)-1]+"b", false)
 	if n.short("alb") == other.short("alb") {
 		t.Errorf("two instances share the load balancer name %q", n.short("alb"))
