@@ -8,11 +8,11 @@ import (
 
 func main() {
 	pulumi.Run(func(ctx *pulumi.Context) error {
-		outputs, err := infra.Deploy(ctx)
+		registry, err := infra.Deploy(ctx)
 		if err != nil {
 			return err
 		}
-		outputs.Export(ctx)
+		registry.Export(ctx)
 		return nil
 	})
 }

@@ -18,13 +18,13 @@ const (
 // requests per target, whichever asks for more tasks.
 func newAutoscaling(s *scope, service *Service, lb *LoadBalancer) error {
 	cfg := s.cfg.Service
-	target, err := appautoscaling.NewTarget(s.ctx, "registry", &appautoscaling.TargetArgs{
+	target, err := appautoscaling.NewTarget(s.ctx, s.name("registry"), &appautoscaling.TargetArgs{
 		ServiceNamespace:  pulumi.String("ecs"),
 		ScalableDimension: pulumi.String("ecs:service:DesiredCount"),
 		ResourceId:        pulumi.Sprintf("service/%s/%s", service.ClusterName, service.ServiceName),
 		MinCapacity:       pulumi.Int(cfg.MinCount),
 		MaxCapacity:       pulumi.Int(cfg.MaxCount),
-	}, s.opts()...)
+	}, s.opts("registry")...)
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func newAutoscaling(s *scope, service *Service, lb *LoadBalancer) error {
 			pulumi.Sprintf("%s/%s", lb.ArnSuffix, lb.TargetGroupArnSuffix).ToStringPtrOutput()},
 	}
 	for _, p := range policies {
-		_, err := appautoscaling.NewPolicy(s.ctx, "registry-"+p.name, &appautoscaling.PolicyArgs{
+		_, err := appautoscaling.NewPolicy(s.ctx, s.name("registry-"+p.name), &appautoscaling.PolicyArgs{
 			PolicyType:        pulumi.String("TargetTrackingScaling"),
 			ServiceNamespace:  target.ServiceNamespace,
 			ScalableDimension: target.ScalableDimension,
@@ -54,7 +54,7 @@ func newAutoscaling(s *scope, service *Service, lb *LoadBalancer) error {
 					ResourceLabel:        p.resourceTag,
 				},
 			},
-		}, s.opts()...)
+		}, s.opts("registry-"+p.name)...)
 		if err != nil {
 			return err
 		}

@@ -15,15 +15,15 @@ func newCertificate(s *scope) (pulumi.StringOutput, error) {
 		return pulumi.String(arn).ToStringOutput(), nil
 	}
 	zone := lookupZone(s)
-	cert, err := acm.NewCertificate(s.ctx, "registry", &acm.CertificateArgs{
+	cert, err := acm.NewCertificate(s.ctx, s.name("registry"), &acm.CertificateArgs{
 		DomainName:       pulumi.String(s.cfg.Registry.Host),
 		ValidationMethod: pulumi.String("DNS"),
-	}, s.opts()...)
+	}, s.opts("registry")...)
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
 	validation := cert.DomainValidationOptions.Index(pulumi.Int(0))
-	record, err := route53.NewRecord(s.ctx, "registry-certificate-validation", &route53.RecordArgs{
+	record, err := route53.NewRecord(s.ctx, s.name("registry-certificate-validation"), &route53.RecordArgs{
 		ZoneId:  zone.ZoneId(),
 		Name:    validation.ResourceRecordName().Elem(),
 		Type:    validation.ResourceRecordType().Elem(),
@@ -32,14 +32,14 @@ func newCertificate(s *scope) (pulumi.StringOutput, error) {
 		// The validation CNAME is the same for every certificate of this name and account, so a
 		// record left by an earlier certificate is taken over rather than failing the update.
 		AllowOverwrite: pulumi.Bool(true),
-	}, s.opts()...)
+	}, s.opts("registry-certificate-validation")...)
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
-	validated, err := acm.NewCertificateValidation(s.ctx, "registry", &acm.CertificateValidationArgs{
+	validated, err := acm.NewCertificateValidation(s.ctx, s.name("registry"), &acm.CertificateValidationArgs{
 		CertificateArn:        cert.Arn,
 		ValidationRecordFqdns: pulumi.StringArray{record.Fqdn},
-	}, s.opts()...)
+	}, s.opts("registry")...)
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}

@@ -12,7 +12,7 @@ func newDNSRecord(s *scope, lb *LoadBalancer) error {
 	if !s.cfg.DNS.CreateDNSRecord {
 		return nil
 	}
-	_, err := route53.NewRecord(s.ctx, "registry-alias", &route53.RecordArgs{
+	_, err := route53.NewRecord(s.ctx, s.name("registry-alias"), &route53.RecordArgs{
 		ZoneId: lookupZone(s).ZoneId(),
 		Name:   pulumi.String(s.cfg.Registry.Host),
 		Type:   pulumi.String("A"),
@@ -24,6 +24,6 @@ func newDNSRecord(s *scope, lb *LoadBalancer) error {
 		AllowOverwrite: pulumi.Bool(true),
 		// Switching createDnsRecord off (a rollback) or destroying the stack must not take
 		// the registry off the air: the record stays, to be repointed by hand.
-	}, s.opts(pulumi.RetainOnDelete(true))...)
+	}, s.opts("registry-alias", pulumi.RetainOnDelete(true))...)
 	return err
 }

@@ -27,7 +27,10 @@ type resolvedOutputs map[string]string
 
 // run is one synthesized stack.
 type run struct {
+	// Result is what the stack declares, its instance's children under the names they are
+	// declared with (see childrenByBaseName); raw is exactly what was registered.
 	*synth.Result
+	raw     *synth.Result
 	cfg     *synth.StackConfig
 	outputs resolvedOutputs
 }
@@ -66,14 +69,8 @@ func synthesize(t testing.TB, cfg *synth.StackConfig, more ...synth.Option) (*ru
 		if err != nil {
 			return err
 		}
-		for name, o := range map[string]pulumi.StringOutput{
-			"registryEndpoint": out.RegistryEndpoint, "albDnsName": out.AlbDNSName, "bucketName": out.BucketName,
-			"ecrRepositoryUrl": out.EcrRepositoryURL, "imageDigest": out.ImageDigest, "secretArn": out.SecretArn,
-			"clusterName": out.ClusterName, "serviceName": out.ServiceName, "logGroupName": out.LogGroupName,
-			"taskDefinitionArn":    out.TaskDefinitionArn,
-			"alarmTopicArn":        out.AlarmTopicArn,
-			"notificationQueueUrl": out.NotificationQueueURL, "notificationDeadLetterQueueUrl": out.NotificationDeadLetterURL,
-		} {
+		for name, value := range out.OutputMap() {
+			o := value.(pulumi.StringOutput)
 			// Exported, so the run waits for the apply: an output that no resource joins
 			// (a name known from config) would otherwise be read before it is resolved.
 			ctx.Export("resolved:"+name, o.ApplyT(func(v string) string {
@@ -100,7 +97,49 @@ func synthesize(t testing.TB, cfg *synth.StackConfig, more ...synth.Option) (*ru
 	if err != nil {
 		return nil, err
 	}
-	return &run{Result: res, cfg: cfg, outputs: outputs}, nil
+	prefix := StackInstanceName(cfg.Project, res.Stack) + "-"
+	for name, v := range outputs {
+		outputs[name] = strings.ReplaceAll(v, prefix, "")
+	}
+	return &run{Result: childrenByBaseName(res, prefix), raw: res, cfg: cfg, outputs: outputs}, nil
+}
+
+// childrenByBaseName returns res with the stack instance's name prefix taken off every child's
+// name and off every value that carries one (the mocks name a resource after its logical name):
+// the behaviour tests read the stack as declared, the naming tests (names_test.go) read raw.
+func childrenByBaseName(res *synth.Result, prefix string) *synth.Result {
+	out := &synth.Result{Stack: res.Stack, Warnings: res.Warnings}
+	for _, r := range res.Resources {
+		r.Name = strings.TrimPrefix(r.Name, prefix)
+		deps := make([]string, len(r.DependsOn))
+		for i, d := range r.DependsOn {
+			deps[i] = strings.TrimPrefix(d, prefix)
+		}
+		r.DependsOn = deps
+		r.Inputs = withoutPrefix(r.Inputs, prefix).(map[string]any)
+		out.Resources = append(out.Resources, r)
+	}
+	return out
+}
+
+func withoutPrefix(v any, prefix string) any {
+	switch x := v.(type) {
+	case string:
+		return strings.ReplaceAll(x, prefix, "")
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = withoutPrefix(e, prefix)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = withoutPrefix(e, prefix)
+		}
+		return l
+	}
+	return v
 }
 
 var (
@@ -140,7 +179,7 @@ func forEachStack(t *testing.T, test func(t *testing.T, r *run)) {
 	}
 }
 
-// one returns the only resource of a type and name, failing the test otherwise.
+// one returns the only resource of a type declared as base, failing the test otherwise.
 func (r *run) one(t *testing.T, token, name string) synth.Resource {
 	t.Helper()
 	res, ok := r.Get(token, name)

@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"reflect"
 )
 
 // Inline policy names (AWS: 1-128 characters of [\w+=,.@-]).
@@ -55,23 +56,28 @@ func callerAccountID(s *scope) pulumi.StringOutput {
 func newRoles(s *scope, in roleInputs) (*Roles, error) {
 	assume := assumeRolePolicy("ecs-tasks.amazonaws.com", callerAccountID(s))
 
-	execution, err := iam.NewRole(s.ctx, "execution", &iam.RoleArgs{
+	execution, err := iam.NewRole(s.ctx, s.name("execution"), &iam.RoleArgs{
 		Description:      pulumi.String("ECS pulls the registry image, writes its logs and reads its secret"),
 		AssumeRolePolicy: assume,
-	}, s.opts()...)
+	}, s.opts("execution")...)
 	if err != nil {
 		return nil, err
 	}
-	values := append([]pulumi.StringOutput{in.logGroupArn, in.secretArn}, in.pullRepositoryArns...)
-	executionPolicy, err := iam.NewRolePolicy(s.ctx, "execution-policy", &iam.RolePolicyArgs{
+	repositories := pulumi.StringArray{}
+	for _, arn := range in.pullRepositoryArns {
+		repositories = append(repositories, arn)
+	}
+	executionPolicy, err := iam.NewRolePolicy(s.ctx, s.name("execution-policy"), &iam.RolePolicyArgs{
 		Role: execution.ID(),
 		Name: pulumi.String(executionPolicyName),
-		Policy: policyJSON(func(v []string) PolicyDocument {
+		Policy: policyJSONFrom(executionPolicyInputs{
+			LogGroupArn: in.logGroupArn, SecretArn: in.secretArn, PullRepositoryArns: repositories,
+		}, func(v executionPolicyValues) PolicyDocument {
 			statements := []PolicyStatement{
-				allow([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, v[0]+":log-stream:*"),
-				allow([]string{"secretsmanager:GetSecretValue"}, v[1]),
+				allow([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, v.LogGroupArn+":log-stream:*"),
+				allow([]string{"secretsmanager:GetSecretValue"}, v.SecretArn),
 			}
-			if repos := v[2:]; len(repos) > 0 {
+			if repos := v.PullRepositoryArns; len(repos) > 0 {
 				statements = append(statements,
 					allow([]string{"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}, repos...),
 					// GetAuthorizationToken has no resource-level permissions; it only returns a login
@@ -79,26 +85,26 @@ func newRoles(s *scope, in roleInputs) (*Roles, error) {
 					allow([]string{"ecr:GetAuthorizationToken"}, "*"))
 			}
 			return policy(statements...)
-		}, values...),
-	}, s.opts()...)
+		}),
+	}, s.opts("execution-policy")...)
 	if err != nil {
 		return nil, err
 	}
 
-	task, err := iam.NewRole(s.ctx, "task", &iam.RoleArgs{
+	task, err := iam.NewRole(s.ctx, s.name("task"), &iam.RoleArgs{
 		Description:      pulumi.String("the registry reads and writes its image bucket"),
 		AssumeRolePolicy: assume,
-	}, s.opts()...)
+	}, s.opts("task")...)
 	if err != nil {
 		return nil, err
 	}
-	taskPolicy, err := iam.NewRolePolicy(s.ctx, "task-policy", &iam.RolePolicyArgs{
+	taskPolicy, err := iam.NewRolePolicy(s.ctx, s.name("task-policy"), &iam.RolePolicyArgs{
 		Role: task.ID(),
 		Name: pulumi.String(taskPolicyName),
-		Policy: policyJSON(func(v []string) PolicyDocument {
-			return policy(allow(bucketActions, v[0]), allow(objectActions, v[0]+"/*"))
-		}, in.bucketArn),
-	}, s.opts()...)
+		Policy: policyJSON(in.bucketArn, func(bucketArn string) PolicyDocument {
+			return policy(allow(bucketActions, bucketArn), allow(objectActions, bucketArn+"/*"))
+		}),
+	}, s.opts("task-policy")...)
 	if err != nil {
 		return nil, err
 	}
@@ -106,13 +112,14 @@ func newRoles(s *scope, in roleInputs) (*Roles, error) {
 	// Service Authorization Reference; aws-cdk-lib aws-ecs/lib/cluster-grants.ts grants it on
 	// the cluster's tasks the same way). A task's id is known only once it runs, so the scope is
 	// this cluster's tasks: the role can protect no task of another cluster.
-	protectionPolicy, err := iam.NewRolePolicy(s.ctx, "task-protection-policy", &iam.RolePolicyArgs{
+	protectionPolicy, err := iam.NewRolePolicy(s.ctx, s.name("task-protection-policy"), &iam.RolePolicyArgs{
 		Role: task.ID(),
 		Name: pulumi.String(taskProtectionPolicyName),
-		Policy: policyJSON(func(v []string) PolicyDocument {
-			return policy(allow(taskProtectionActions, fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/*", s.cfg.Region, v[0], v[1])))
-		}, callerAccountID(s), in.clusterName),
-	}, s.opts()...)
+		Policy: policyJSONFrom(taskProtectionInputs{AccountID: callerAccountID(s), ClusterName: in.clusterName},
+			func(v taskProtectionValues) PolicyDocument {
+				return policy(allow(taskProtectionActions, fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/*", s.cfg.Region, v.AccountID, v.ClusterName)))
+			}),
+	}, s.opts("task-protection-policy")...)
 	if err != nil {
 		return nil, err
 	}
@@ -122,4 +129,38 @@ func newRoles(s *scope, in roleInputs) (*Roles, error) {
 		TaskRoleID:       task.ID().ToStringOutput(),
 		Policies:         []pulumi.Resource{executionPolicy, taskPolicy, protectionPolicy},
 	}, nil
+}
+
+// executionPolicyInputs are what the execution role's policy names, resolved into
+// executionPolicyValues (see resolveNamed).
+type executionPolicyInputs struct {
+	LogGroupArn        pulumi.StringInput
+	SecretArn          pulumi.StringInput
+	PullRepositoryArns pulumi.StringArrayInput
+}
+
+type executionPolicyValues struct {
+	LogGroupArn        string
+	SecretArn          string
+	PullRepositoryArns []string
+}
+
+func (executionPolicyInputs) ElementType() reflect.Type {
+	return reflect.TypeFor[executionPolicyValues]()
+}
+
+// taskProtectionInputs are what the task-protection policy names, resolved into
+// taskProtectionValues (see resolveNamed).
+type taskProtectionInputs struct {
+	AccountID   pulumi.StringInput
+	ClusterName pulumi.StringInput
+}
+
+type taskProtectionValues struct {
+	AccountID   string
+	ClusterName string
+}
+
+func (taskProtectionInputs) ElementType() reflect.Type {
+	return reflect.TypeFor[taskProtectionValues]()
 }

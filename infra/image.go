@@ -48,7 +48,7 @@ type ecrLifecycleAction struct {
 }
 
 func newRegistryImage(s *scope) (*RegistryImage, error) {
-	repo, err := ecr.NewRepository(s.ctx, "registry", &ecr.RepositoryArgs{
+	repo, err := ecr.NewRepository(s.ctx, s.name("registry"), &ecr.RepositoryArgs{
 		ImageTagMutability: pulumi.String("IMMUTABLE"),
 		// AWS refuses to delete a repository that holds images unless forced
 		// (ecr:DeleteRepository, RepositoryNotEmptyException), which made `pulumi destroy` of a
@@ -61,7 +61,7 @@ func newRegistryImage(s *scope) (*RegistryImage, error) {
 		EncryptionConfigurations: ecr.RepositoryEncryptionConfigurationArray{
 			&ecr.RepositoryEncryptionConfigurationArgs{EncryptionType: pulumi.String("KMS")},
 		},
-	}, s.opts()...)
+	}, s.opts("registry")...)
 	if err != nil {
 		return nil, err
 	}
@@ -74,10 +74,10 @@ func newRegistryImage(s *scope) (*RegistryImage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ecr.NewLifecyclePolicy(s.ctx, "registry", &ecr.LifecyclePolicyArgs{
+	if _, err := ecr.NewLifecyclePolicy(s.ctx, s.name("registry"), &ecr.LifecyclePolicyArgs{
 		Repository: repo.Name,
 		Policy:     pulumi.String(string(lifecycle)),
-	}, s.opts()...); err != nil {
+	}, s.opts("registry")...); err != nil {
 		return nil, err
 	}
 
@@ -101,7 +101,7 @@ func newRegistryImage(s *scope) (*RegistryImage, error) {
 		return nil, err
 	}
 	auth := ecr.GetAuthorizationTokenOutput(s.ctx, ecr.GetAuthorizationTokenOutputArgs{RegistryId: repo.RegistryId}, s.invokeOpts()...)
-	image, err := docker.NewImage(s.ctx, "registry", &docker.ImageArgs{
+	image, err := docker.NewImage(s.ctx, s.name("registry"), &docker.ImageArgs{
 		ImageName: pulumi.Sprintf("%s:%s", repo.RepositoryUrl, tag),
 		Build: &docker.DockerBuildArgs{
 			Context:        pulumi.String(root),
@@ -114,7 +114,7 @@ func newRegistryImage(s *scope) (*RegistryImage, error) {
 			Username: auth.UserName(),
 			Password: pulumi.ToSecret(auth.Password()).(pulumi.StringOutput),
 		},
-	}, s.opts()...)
+	}, s.opts("registry")...)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,7 @@ func newImageTag(s *scope, root, dockerfile, platform string, repositoryURL pulu
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
-	suffix, err := random.NewRandomId(s.ctx, "registry-image-tag", &random.RandomIdArgs{
+	suffix, err := random.NewRandomId(s.ctx, s.name("registry-image-tag"), &random.RandomIdArgs{
 		ByteLength: pulumi.Int(4),
 		Keepers: pulumi.StringMap{
 			"contextDigest":  pulumi.String(contextDigest),
@@ -198,7 +198,7 @@ func newImageTag(s *scope, root, dockerfile, platform string, repositoryURL pulu
 			"builderVersion": pulumi.String(string(imageBuilderVersion)),
 			"registry":       repositoryURL,
 		},
-	}, s.opts()...)
+	}, s.opts("registry-image-tag")...)
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -192,7 +195,7 @@ func TestImageUpdatesNeverPushAnExistingTag(t *testing.T) {
 		lastTag = tag
 		platform := img.InputString("build.platform")
 		want := builtDigest(providerContextDigest(t, dir, filepath.Join(dir, "image", "Dockerfile")), platform)
-		if got := r.containers(t)[0]["image"].(string); !strings.HasSuffix(got, "@sha256:"+want) {
+		if got, _ := r.containers(t)[0]["image"].(string); !strings.HasSuffix(got, "@sha256:"+want) {
 			t.Errorf("%s: tasks run %s, not the image built from the current sources (sha256:%s)", step, got, want)
 		}
 	}
@@ -215,5 +218,89 @@ func TestImageUpdatesNeverPushAnExistingTag(t *testing.T) {
 	up("no change again", dirB, map[string]string{"architecture": "X86_64"}, false)
 	if cloud.builds != 6 || len(cloud.tags) != 6 {
 		t.Errorf("%d builds pushed %d tags, want 6 and 6 (A, B, A again, x86, other directory, mode)", cloud.builds, len(cloud.tags))
+	}
+}
+
+func TestImageRepositoryAndBuild(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		repo := r.one(t, tRepository, "registry")
+		if v, _ := repo.Input("imageScanningConfiguration.scanOnPush"); v != true {
+			t.Error("scan on push is off")
+		}
+		if repo.InputString("imageTagMutability") != "IMMUTABLE" {
+			t.Errorf("tag mutability %q", repo.InputString("imageTagMutability"))
+		}
+		if repo.InputString("encryptionConfigurations[0].encryptionType") == "" {
+			t.Error("no encryption configuration")
+		}
+		var lifecycle struct {
+			Rules []struct {
+				Selection struct {
+					TagStatus   string
+					CountType   string
+					CountNumber int
+				}
+				Action struct{ Type string }
+			}
+		}
+		if err := json.Unmarshal([]byte(r.one(t, tEcrLifecycle, "registry").InputString("policy")), &lifecycle); err != nil {
+			t.Fatal(err)
+		}
+		rule := lifecycle.Rules[0]
+		if strconv.Itoa(rule.Selection.CountNumber) != r.config("ecrKeepImages") || rule.Selection.CountType != "imageCountMoreThan" || rule.Action.Type != "expire" || rule.Selection.TagStatus != "any" {
+			t.Errorf("ECR lifecycle %+v does not keep the last %s images", rule, r.config("ecrKeepImages"))
+		}
+
+		img := r.one(t, tImage, "registry")
+		if got, want := img.InputString("build.platform"), "linux/arm64"; got != want {
+			t.Errorf("image built for %q, want %q (the task's architecture)", got, want)
+		}
+		if !strings.HasSuffix(img.InputString("build.dockerfile"), "image/Dockerfile") {
+			t.Errorf("Dockerfile %q", img.InputString("build.dockerfile"))
+		}
+		if !strings.HasPrefix(img.InputString("imageName"), "123456789012.dkr.ecr.us-east-1.amazonaws.com/") || !regexp.MustCompile(`:src-[0-9a-f]{12}-[0-9a-f]{8}$`).MatchString(img.InputString("imageName")) {
+			t.Errorf("image name %q is not the ECR repository with a content tag", img.InputString("imageName"))
+		}
+		if img.InputString("registry.password") != secretPlaceholder {
+			t.Error("the ECR password must stay secret")
+		}
+		image, _ := r.containers(t)[0]["image"].(string)
+		if !regexp.MustCompile(`^[^@:]+(:[0-9]+)?/[^@]+@sha256:[0-9a-f]{64}$`).MatchString(image) {
+			t.Errorf("task image %q is not pinned by digest", image)
+		}
+		if image != r.outputs["imageDigest"] {
+			t.Errorf("imageDigest output %q, task runs %q", r.outputs["imageDigest"], image)
+		}
+	})
+}
+
+func TestImageFollowsArchitecture(t *testing.T) {
+	r := withOverrides(t, "dev", map[string]string{"architecture": "X86_64"})
+	if got := r.one(t, tImage, "registry").InputString("build.platform"); got != "linux/amd64" {
+		t.Errorf("X86_64 image built for %q", got)
+	}
+	if got := r.one(t, tTaskDefinition, "registry").InputString("runtimePlatform.cpuArchitecture"); got != "X86_64" {
+		t.Errorf("task architecture %q", got)
+	}
+}
+
+func TestExistingImageReferenceSkipsTheBuild(t *testing.T) {
+	ref := "111122223333.dkr.ecr.us-east-1.amazonaws.com/registry@sha256:" + strings.Repeat("ab", 32)
+	r := withOverrides(t, "prod", map[string]string{"image": ref})
+	if imgs := r.ByType(tImage); len(imgs) != 0 {
+		t.Errorf("with image set nothing is built, got %d images", len(imgs))
+	}
+	if got := r.containers(t)[0]["image"]; got != ref {
+		t.Errorf("task runs %v, want %s", got, ref)
+	}
+	doc := parsePolicy(t, "execution policy", r.one(t, tRolePolicy, "execution-policy").InputString("policy"))
+	found := false
+	for _, s := range doc.Statement {
+		if slices.Contains(stringList(s.Action), "ecr:BatchGetImage") {
+			found = slices.Equal(stringList(s.Resource), []string{"arn:aws:ecr:us-east-1:111122223333:repository/registry"})
+		}
+	}
+	if !found {
+		t.Errorf("execution role may not pull exactly the configured repository: %+v", doc)
 	}
 }

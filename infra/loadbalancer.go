@@ -2,6 +2,7 @@ package infra
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/elb"
@@ -94,14 +95,16 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 			Enabled: pulumi.Bool(true),
 		}
 	}
-	alb, err := lb.NewLoadBalancer(s.ctx, "registry", args, s.opts(albOpts...)...)
+	args.Name = pulumi.String(s.names.short("alb"))
+	alb, err := lb.NewLoadBalancer(s.ctx, s.name("registry"), args, s.opts("registry", append(albOpts, s.keepAutoName("name")...)...)...)
 	if err != nil {
 		return nil, err
 	}
 
 	// TLS all the way: the ALB speaks HTTPS to the task (a HIPAA requirement); the task presents
 	// a certificate generated at its start, which the ALB accepts without validating.
-	tg, err := lb.NewTargetGroup(s.ctx, "registry", &lb.TargetGroupArgs{
+	tg, err := lb.NewTargetGroup(s.ctx, s.name("registry"), &lb.TargetGroupArgs{
+		Name:                       pulumi.String(s.names.short("tg")),
 		VpcId:                      network.VpcID,
 		TargetType:                 pulumi.String("ip"),
 		Protocol:                   pulumi.String("HTTPS"),
@@ -120,11 +123,11 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 			HealthyThreshold:   pulumi.Int(2),
 			UnhealthyThreshold: pulumi.Int(3),
 		},
-	}, s.opts()...)
+	}, s.opts("registry", s.keepAutoName("name")...)...)
 	if err != nil {
 		return nil, err
 	}
-	https, err := lb.NewListener(s.ctx, "https", &lb.ListenerArgs{
+	https, err := lb.NewListener(s.ctx, s.name("https"), &lb.ListenerArgs{
 		LoadBalancerArn: alb.Arn,
 		Port:            pulumi.Int(443),
 		Protocol:        pulumi.String("HTTPS"),
@@ -141,11 +144,11 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 				MessageBody: pulumi.String(WrongHostMessage(s.cfg.Registry.Host)),
 			},
 		}},
-	}, s.opts()...)
+	}, s.opts("https")...)
 	if err != nil {
 		return nil, err
 	}
-	hostRule, err := lb.NewListenerRule(s.ctx, "registry-host", &lb.ListenerRuleArgs{
+	hostRule, err := lb.NewListenerRule(s.ctx, s.name("registry-host"), &lb.ListenerRuleArgs{
 		ListenerArn: https.Arn,
 		Priority:    pulumi.Int(1),
 		Conditions: lb.ListenerRuleConditionArray{&lb.ListenerRuleConditionArgs{
@@ -155,11 +158,11 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 			Type:           pulumi.String("forward"),
 			TargetGroupArn: tg.Arn,
 		}},
-	}, s.opts()...)
+	}, s.opts("registry-host")...)
 	if err != nil {
 		return nil, err
 	}
-	redirect, err := lb.NewListener(s.ctx, "http-redirect", &lb.ListenerArgs{
+	redirect, err := lb.NewListener(s.ctx, s.name("http-redirect"), &lb.ListenerArgs{
 		LoadBalancerArn: alb.Arn,
 		Port:            pulumi.Int(80),
 		Protocol:        pulumi.String("HTTP"),
@@ -171,7 +174,7 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 				StatusCode: pulumi.String("HTTP_301"),
 			},
 		}},
-	}, s.opts()...)
+	}, s.opts("http-redirect")...)
 	if err != nil {
 		return nil, err
 	}
@@ -189,30 +192,22 @@ func newLoadBalancer(s *scope, network *Network, groups *SecurityGroups, certifi
 // bucket of the stack, writable only by this region's load-balancer log delivery account, under
 // this account's prefix; kept (and protected in production) when the stack is destroyed.
 func newAccessLogBucket(s *scope) (pulumi.StringOutput, *s3.BucketPolicy, error) {
-	bucket, err := s3.NewBucketV2(s.ctx, "alb-access-logs", &s3.BucketV2Args{ForceDestroy: pulumi.Bool(false)},
-		s.opts(pulumi.RetainOnDelete(true), pulumi.Protect(s.cfg.Protect))...)
+	bucket, err := s3.NewBucketV2(s.ctx, s.name("alb-access-logs"), &s3.BucketV2Args{
+		BucketPrefix: pulumi.String(s.names.prefix("alb-logs", 37)),
+		ForceDestroy: pulumi.Bool(false),
+	}, s.opts("alb-access-logs", append(s.keepAutoName("bucket", "bucketPrefix"), pulumi.RetainOnDelete(true), pulumi.Protect(s.cfg.Protect))...)...)
 	if err != nil {
 		return pulumi.StringOutput{}, nil, err
 	}
 	// The regional Elastic Load Balancing account writes the logs (us-east-1 and the other
 	// regions older than 2022 deliver this way).
 	delivery := elb.GetServiceAccountOutput(s.ctx, elb.GetServiceAccountOutputArgs{}, s.invokeOpts()...)
-	policy, err := hardenBucket(s, "alb-access-logs", bucket.Bucket, bucket.Arn, &bucketPolicyExtension{
-		values: []pulumi.StringOutput{delivery.Arn(), callerAccountID(s)},
-		statements: func(bucketArn string, v []string) []PolicyStatement {
-			return []PolicyStatement{{
-				Sid:       "AllowLoadBalancerLogDelivery",
-				Effect:    "Allow",
-				Principal: map[string]any{"AWS": v[0]},
-				Action:    []string{"s3:PutObject"},
-				Resource:  []string{fmt.Sprintf("%s/%s/AWSLogs/%s/*", bucketArn, accessLogPrefix, v[1])},
-			}}
-		},
-	}, pulumi.RetainOnDelete(true))
+	policy, err := hardenBucket(s, "alb-access-logs", bucket.Bucket, bucket.Arn,
+		logDelivery{deliveryAccountArn: delivery.Arn(), accountID: callerAccountID(s)}, pulumi.RetainOnDelete(true))
 	if err != nil {
 		return pulumi.StringOutput{}, nil, err
 	}
-	_, err = s3.NewBucketLifecycleConfigurationV2(s.ctx, "alb-access-logs", &s3.BucketLifecycleConfigurationV2Args{
+	_, err = s3.NewBucketLifecycleConfigurationV2(s.ctx, s.name("alb-access-logs"), &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: bucket.Bucket,
 		Rules: s3.BucketLifecycleConfigurationV2RuleArray{&s3.BucketLifecycleConfigurationV2RuleArgs{
 			Id:         pulumi.String("expire-access-logs"),
@@ -220,9 +215,35 @@ func newAccessLogBucket(s *scope) (pulumi.StringOutput, *s3.BucketPolicy, error)
 			Filter:     &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
 			Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(s.cfg.Service.LogRetentionDays)},
 		}},
-	}, s.opts(pulumi.RetainOnDelete(true))...)
+	}, s.opts("alb-access-logs", pulumi.RetainOnDelete(true))...)
 	if err != nil {
 		return pulumi.StringOutput{}, nil, err
 	}
 	return bucket.Bucket, policy, nil
 }
+
+// logDelivery lets the regional Elastic Load Balancing account write this account's access logs
+// under the log prefix ("Enable access logs for your Application Load Balancer").
+type logDelivery struct {
+	deliveryAccountArn, accountID pulumi.StringOutput
+}
+
+func (d logDelivery) policy(bucketArn pulumi.StringOutput, baseline func(bucketArn string) []PolicyStatement) pulumi.StringOutput {
+	return policyJSONFrom(logDeliveryInputs{BucketArn: bucketArn, DeliveryAccountArn: d.deliveryAccountArn, AccountID: d.accountID},
+		func(v logDeliveryValues) PolicyDocument {
+			return policy(append(baseline(v.BucketArn), PolicyStatement{
+				Sid:       "AllowLoadBalancerLogDelivery",
+				Effect:    "Allow",
+				Principal: map[string]any{"AWS": v.DeliveryAccountArn},
+				Action:    []string{"s3:PutObject"},
+				Resource:  []string{fmt.Sprintf("%s/%s/AWSLogs/%s/*", v.BucketArn, accessLogPrefix, v.AccountID)},
+			})...)
+		})
+}
+
+// logDeliveryInputs resolve into logDeliveryValues (see resolveNamed).
+type logDeliveryInputs struct{ BucketArn, DeliveryAccountArn, AccountID pulumi.StringInput }
+
+type logDeliveryValues struct{ BucketArn, DeliveryAccountArn, AccountID string }
+
+func (logDeliveryInputs) ElementType() reflect.Type { return reflect.TypeFor[logDeliveryValues]() }

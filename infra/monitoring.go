@@ -3,6 +3,7 @@ package infra
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
@@ -119,7 +120,7 @@ func newMonitoring(s *scope, in monitoringInputs) (*Monitoring, error) {
 	for _, a := range alarms {
 		args := a.args
 		args.AlarmActions, args.OkActions = actions, actions
-		if _, err := cloudwatch.NewMetricAlarm(s.ctx, a.name, &args, s.opts()...); err != nil {
+		if _, err := cloudwatch.NewMetricAlarm(s.ctx, s.name(a.name), &args, s.opts(a.name)...); err != nil {
 			return nil, err
 		}
 	}
@@ -134,36 +135,36 @@ func newMonitoring(s *scope, in monitoringInputs) (*Monitoring, error) {
 // can use), and subscribes the configured e-mail addresses.
 func newAlarmTopic(s *scope) (pulumi.StringOutput, error) {
 	account := callerAccountID(s)
-	key, err := kms.NewKey(s.ctx, "alarms", &kms.KeyArgs{
+	key, err := kms.NewKey(s.ctx, s.name("alarms"), &kms.KeyArgs{
 		Description:       pulumi.String("encrypts the registry's alarm topic"),
 		EnableKeyRotation: pulumi.Bool(true),
-		Policy: policyJSON(func(v []string) PolicyDocument {
+		Policy: policyJSON(account, func(accountID string) PolicyDocument {
 			return policy(
 				// AWS's default key policy: the account's IAM policies decide who administers the key.
-				PolicyStatement{Sid: "AccountAdministersTheKey", Effect: "Allow", Principal: map[string]any{"AWS": "arn:aws:iam::" + v[0] + ":root"},
+				PolicyStatement{Sid: "AccountAdministersTheKey", Effect: "Allow", Principal: map[string]any{"AWS": "arn:aws:iam::" + accountID + ":root"},
 					Action: []string{"kms:*"}, Resource: []string{"*"}},
 				// CloudWatch encrypts the notifications it publishes, for this account's alarms only.
 				PolicyStatement{Sid: "CloudWatchPublishesAlarms", Effect: "Allow", Principal: map[string]any{"Service": "cloudwatch.amazonaws.com"},
 					Action: []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resource: []string{"*"},
-					Condition: map[string]map[string]string{"StringEquals": {"aws:SourceAccount": v[0]}}},
+					Condition: map[string]map[string]string{"StringEquals": {"aws:SourceAccount": accountID}}},
 			)
-		}, account),
-	}, s.opts()...)
+		}),
+	}, s.opts("alarms")...)
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
-	topic, err := sns.NewTopic(s.ctx, "alarms", &sns.TopicArgs{
+	topic, err := sns.NewTopic(s.ctx, s.name("alarms"), &sns.TopicArgs{
 		KmsMasterKeyId: key.Arn,
-	}, s.opts()...)
+	}, s.opts("alarms")...)
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
 	for i, email := range s.cfg.Alarms.Emails {
-		if _, err := sns.NewTopicSubscription(s.ctx, fmt.Sprintf("alarms-email-%d", i+1), &sns.TopicSubscriptionArgs{
+		if _, err := sns.NewTopicSubscription(s.ctx, s.name(fmt.Sprintf("alarms-email-%d", i+1)), &sns.TopicSubscriptionArgs{
 			Topic:    topic.Arn,
 			Protocol: pulumi.String("email"),
 			Endpoint: pulumi.String(email),
-		}, s.opts()...); err != nil {
+		}, s.opts(fmt.Sprintf("alarms-email-%d", i+1))...); err != nil {
 			return pulumi.StringOutput{}, err
 		}
 	}
@@ -183,42 +184,56 @@ type dashboardWidget struct {
 // newDashboard shows pushes and pulls (from the registry's request log), bytes, latency and the
 // task count.
 func newDashboard(s *scope, in monitoringInputs) error {
-	body := pulumi.All(in.lb.ArnSuffix, in.lb.TargetGroupArnSuffix, in.service.ClusterName, in.service.ServiceName, in.service.LogGroupName).ApplyT(
-		func(v []any) (string, error) {
-			lbName, tgName, cluster, service, logGroup := v[0].(string), v[1].(string), v[2].(string), v[3].(string), v[4].(string)
-			region := s.cfg.Region
-			metrics := func(title string, stat string, lines ...[]any) map[string]any {
-				return map[string]any{"title": title, "region": region, "stat": stat, "period": 60, "view": "timeSeries", "metrics": lines}
-			}
-			// The registry logs each request as JSON with http.request.method and http.request.uri;
-			// a manifest PUT is one push, a manifest GET one pull.
-			logs := func(title, query string) map[string]any {
-				return map[string]any{"title": title, "region": region, "view": "timeSeries",
-					"query": fmt.Sprintf("SOURCE '%s' | %s", logGroup, query)}
-			}
-			widgets := []dashboardWidget{
-				{"log", 0, 0, 12, 6, logs("Pushes and pulls (manifests per 5 minutes)",
-					`filter ispresent(http.request.uri) and http.request.uri like /\/manifests\// | stats sum(http.request.method = "PUT") as pushes, sum(http.request.method = "GET") as pulls by bin(5m)`)},
-				{"metric", 12, 0, 12, 6, metrics("Bytes through the load balancer", "Sum",
-					[]any{"AWS/ApplicationELB", "ProcessedBytes", "LoadBalancer", lbName})},
-				{"metric", 0, 6, 12, 6, metrics("Latency (target response time, s)", "p50",
-					[]any{"AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", lbName, map[string]any{"stat": "p50"}},
-					[]any{"...", map[string]any{"stat": "p99"}})},
-				{"metric", 12, 6, 12, 6, metrics("Tasks", "Average",
-					[]any{"ECS/ContainerInsights", "RunningTaskCount", "ClusterName", cluster, "ServiceName", service},
-					[]any{".", "DesiredTaskCount", ".", ".", ".", "."},
-					[]any{"AWS/ApplicationELB", "HealthyHostCount", "TargetGroup", tgName, "LoadBalancer", lbName})},
-				{"metric", 0, 12, 12, 6, metrics("Requests and 5xx", "Sum",
-					[]any{"AWS/ApplicationELB", "RequestCount", "LoadBalancer", lbName},
-					[]any{".", "HTTPCode_Target_5XX_Count", ".", "."},
-					[]any{".", "HTTPCode_ELB_5XX_Count", ".", "."})},
-			}
-			b, err := json.Marshal(map[string]any{"widgets": widgets})
-			return string(b), err
-		}).(pulumi.StringOutput)
-	_, err := cloudwatch.NewDashboard(s.ctx, "registry", &cloudwatch.DashboardArgs{
-		DashboardName: pulumi.Sprintf("%s-%s", s.cfg.Project, s.cfg.Stack),
+	body := resolveNamed(dashboardInputs{
+		LoadBalancer: in.lb.ArnSuffix, TargetGroup: in.lb.TargetGroupArnSuffix,
+		Cluster: in.service.ClusterName, Service: in.service.ServiceName, LogGroup: in.service.LogGroupName,
+	}, func(v dashboardValues) (string, error) {
+		lbName, tgName, cluster, service, logGroup := v.LoadBalancer, v.TargetGroup, v.Cluster, v.Service, v.LogGroup
+		region := s.cfg.Region
+		metrics := func(title string, stat string, lines ...[]any) map[string]any {
+			return map[string]any{"title": title, "region": region, "stat": stat, "period": 60, "view": "timeSeries", "metrics": lines}
+		}
+		// The registry logs each request as JSON with http.request.method and http.request.uri;
+		// a manifest PUT is one push, a manifest GET one pull.
+		logs := func(title, query string) map[string]any {
+			return map[string]any{"title": title, "region": region, "view": "timeSeries",
+				"query": fmt.Sprintf("SOURCE '%s' | %s", logGroup, query)}
+		}
+		widgets := []dashboardWidget{
+			{"log", 0, 0, 12, 6, logs("Pushes and pulls (manifests per 5 minutes)",
+				`filter ispresent(http.request.uri) and http.request.uri like /\/manifests\// | stats sum(http.request.method = "PUT") as pushes, sum(http.request.method = "GET") as pulls by bin(5m)`)},
+			{"metric", 12, 0, 12, 6, metrics("Bytes through the load balancer", "Sum",
+				[]any{"AWS/ApplicationELB", "ProcessedBytes", "LoadBalancer", lbName})},
+			{"metric", 0, 6, 12, 6, metrics("Latency (target response time, s)", "p50",
+				[]any{"AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", lbName, map[string]any{"stat": "p50"}},
+				[]any{"...", map[string]any{"stat": "p99"}})},
+			{"metric", 12, 6, 12, 6, metrics("Tasks", "Average",
+				[]any{"ECS/ContainerInsights", "RunningTaskCount", "ClusterName", cluster, "ServiceName", service},
+				[]any{".", "DesiredTaskCount", ".", ".", ".", "."},
+				[]any{"AWS/ApplicationELB", "HealthyHostCount", "TargetGroup", tgName, "LoadBalancer", lbName})},
+			{"metric", 0, 12, 12, 6, metrics("Requests and 5xx", "Sum",
+				[]any{"AWS/ApplicationELB", "RequestCount", "LoadBalancer", lbName},
+				[]any{".", "HTTPCode_Target_5XX_Count", ".", "."},
+				[]any{".", "HTTPCode_ELB_5XX_Count", ".", "."})},
+		}
+		b, err := json.Marshal(map[string]any{"widgets": widgets})
+		return string(b), err
+	})
+	_, err := cloudwatch.NewDashboard(s.ctx, s.name("registry"), &cloudwatch.DashboardArgs{
+		DashboardName: pulumi.String(s.names.qualified()),
 		DashboardBody: body,
-	}, s.opts()...)
+	}, s.opts("registry")...)
 	return err
 }
+
+// dashboardInputs are the names the dashboard's widgets query, resolved into dashboardValues (see
+// resolveNamed).
+type dashboardInputs struct {
+	LoadBalancer, TargetGroup, Cluster, Service, LogGroup pulumi.StringInput
+}
+
+type dashboardValues struct {
+	LoadBalancer, TargetGroup, Cluster, Service, LogGroup string
+}
+
+func (dashboardInputs) ElementType() reflect.Type { return reflect.TypeFor[dashboardValues]() }

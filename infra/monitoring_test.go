@@ -42,16 +42,16 @@ func TestAlarmThresholds(t *testing.T) {
 		queries, _ := rate.Input("metricQueries")
 		var expr string
 		metrics := map[string]bool{}
-		for _, q := range queries.([]any) {
-			m := q.(map[string]any)
+		for _, m := range objects(t, "alb5xxRate.metricQueries", queries) {
 			if e, ok := m["expression"].(string); ok {
 				expr = e
 			}
 			if mm, ok := m["metric"].(map[string]any); ok {
-				metrics[mm["metricName"].(string)] = true
-				if d := mm["dimensions"].(map[string]any); d["LoadBalancer"] == nil || d["LoadBalancer"] == "" {
-					t.Errorf("5xx metric %v has no LoadBalancer dimension", mm["metricName"])
-				}
+				name, _ := mm["metricName"].(string)
+				metrics[name] = true
+				expectLike(t, "alb5xxRate.metricQueries["+name+"]", mm, map[string]any{
+					"dimensions": map[string]any{"LoadBalancer": satisfies("the load balancer", func(v any) bool { return v != nil && v != "" })},
+				})
 			}
 		}
 		for _, m := range []string{"RequestCount", "HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count"} {

@@ -47,21 +47,21 @@ func subnetCidrs(vpc netip.Prefix, i int) (private, public netip.Prefix) {
 // the first AZ's with Single) and to S3 through the gateway endpoint.
 func newNetwork(s *scope) (*Network, error) {
 	cfg := s.cfg.Network
-	vpc, err := ec2.NewVpc(s.ctx, "registry", &ec2.VpcArgs{
+	vpc, err := ec2.NewVpc(s.ctx, s.name("registry"), &ec2.VpcArgs{
 		CidrBlock:          pulumi.String(cfg.VpcCidr.String()),
 		EnableDnsHostnames: pulumi.Bool(true),
 		EnableDnsSupport:   pulumi.Bool(true),
-		Tags:               pulumi.StringMap{"Name": pulumi.String(s.cfg.Project + "-" + s.cfg.Stack)},
-	}, s.opts()...)
+		Tags:               pulumi.StringMap{"Name": pulumi.String(s.names.qualified())},
+	}, s.opts("registry")...)
 	if err != nil {
 		return nil, err
 	}
 	// FSBP EC2.2: the default security group every VPC comes with is taken over with no rules, so
 	// nothing attached to it by mistake can send or receive anything.
-	if _, err := ec2.NewDefaultSecurityGroup(s.ctx, "registry-default", &ec2.DefaultSecurityGroupArgs{
+	if _, err := ec2.NewDefaultSecurityGroup(s.ctx, s.name("registry-default"), &ec2.DefaultSecurityGroupArgs{
 		VpcId: vpc.ID(),
 		Tags:  pulumi.StringMap{"Name": pulumi.String("registry-default-no-rules")},
-	}, s.opts()...); err != nil {
+	}, s.opts("registry-default")...); err != nil {
 		return nil, err
 	}
 	if err := newFlowLogs(s, vpc); err != nil {
@@ -83,7 +83,7 @@ func newNetwork(s *scope) (*Network, error) {
 		return nil, fmt.Errorf("region %s offers %d availability zones (%v); the registry needs %d", s.cfg.Region, len(zones.Names), zones.Names, availabilityZones)
 	}
 
-	igw, err := ec2.NewInternetGateway(s.ctx, "registry", &ec2.InternetGatewayArgs{VpcId: vpc.ID()}, s.opts()...)
+	igw, err := ec2.NewInternetGateway(s.ctx, s.name("registry"), &ec2.InternetGatewayArgs{VpcId: vpc.ID()}, s.opts("registry")...)
 	if err != nil {
 		return nil, err
 	}
@@ -104,19 +104,19 @@ func newNetwork(s *scope) (*Network, error) {
 		publicIDs = append(publicIDs, public.ID())
 
 		if i == 0 || cfg.NatGateways == NatOnePerAz {
-			eip, err := ec2.NewEip(s.ctx, fmt.Sprintf("registry-nat-%d-ip", n), &ec2.EipArgs{
+			eip, err := ec2.NewEip(s.ctx, s.name(fmt.Sprintf("registry-nat-%d-ip", n)), &ec2.EipArgs{
 				Domain: pulumi.String("vpc"),
 				Tags:   pulumi.StringMap{"Name": pulumi.String(fmt.Sprintf("registry-nat-%d", n))},
-			}, s.opts()...)
+			}, s.opts(fmt.Sprintf("registry-nat-%d-ip", n))...)
 			if err != nil {
 				return nil, err
 			}
 			// AWS: a NAT gateway needs the VPC's internet gateway attached before it can route.
-			nat, err := ec2.NewNatGateway(s.ctx, fmt.Sprintf("registry-nat-%d", n), &ec2.NatGatewayArgs{
+			nat, err := ec2.NewNatGateway(s.ctx, s.name(fmt.Sprintf("registry-nat-%d", n)), &ec2.NatGatewayArgs{
 				SubnetId:     public.ID(),
 				AllocationId: eip.ID(),
 				Tags:         pulumi.StringMap{"Name": pulumi.String(fmt.Sprintf("registry-nat-%d", n))},
-			}, s.opts(pulumi.DependsOn([]pulumi.Resource{igw}))...)
+			}, s.opts(fmt.Sprintf("registry-nat-%d", n), pulumi.DependsOn([]pulumi.Resource{igw}))...)
 			if err != nil {
 				return nil, err
 			}
@@ -134,12 +134,12 @@ func newNetwork(s *scope) (*Network, error) {
 
 	// Registry <-> S3 traffic (every layer pushed or copied) goes through a free gateway endpoint on
 	// the private route tables instead of paying NAT data processing and depending on NAT.
-	if _, err := ec2.NewVpcEndpoint(s.ctx, "s3-gateway", &ec2.VpcEndpointArgs{
+	if _, err := ec2.NewVpcEndpoint(s.ctx, s.name("s3-gateway"), &ec2.VpcEndpointArgs{
 		VpcId:           vpc.ID(),
 		ServiceName:     pulumi.String(fmt.Sprintf("com.amazonaws.%s.s3", s.cfg.Region)),
 		VpcEndpointType: pulumi.String("Gateway"),
 		RouteTableIds:   privateRouteTables,
-	}, s.opts()...); err != nil {
+	}, s.opts("s3-gateway")...); err != nil {
 		return nil, err
 	}
 	return &Network{
@@ -152,13 +152,13 @@ func newNetwork(s *scope) (*Network, error) {
 // newSubnet declares one subnet. No subnet hands out public IPv4 addresses: the ALB and NAT
 // gateways get theirs from AWS, and nothing else launched here needs one (FSBP EC2.15).
 func newSubnet(s *scope, vpc *ec2.Vpc, name, az string, cidr netip.Prefix, kind string) (*ec2.Subnet, error) {
-	return ec2.NewSubnet(s.ctx, name, &ec2.SubnetArgs{
+	return ec2.NewSubnet(s.ctx, s.name(name), &ec2.SubnetArgs{
 		VpcId:               vpc.ID(),
 		AvailabilityZone:    pulumi.String(az),
 		CidrBlock:           pulumi.String(cidr.String()),
 		MapPublicIpOnLaunch: pulumi.Bool(false),
 		Tags:                pulumi.StringMap{"Name": pulumi.String(name), "SubnetType": pulumi.String(kind)},
-	}, s.opts()...)
+	}, s.opts(name)...)
 }
 
 // newRoutedSubnet declares a subnet with its own route table, whose default route (0.0.0.0/0)
@@ -168,22 +168,22 @@ func newRoutedSubnet(s *scope, vpc *ec2.Vpc, name, az string, cidr netip.Prefix,
 	if err != nil {
 		return nil, nil, err
 	}
-	rt, err := ec2.NewRouteTable(s.ctx, name+"-routes", &ec2.RouteTableArgs{
+	rt, err := ec2.NewRouteTable(s.ctx, s.name(name+"-routes"), &ec2.RouteTableArgs{
 		VpcId: vpc.ID(),
 		Tags:  pulumi.StringMap{"Name": pulumi.String(name + "-routes")},
-	}, s.opts()...)
+	}, s.opts(name+"-routes")...)
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := ec2.NewRouteTableAssociation(s.ctx, name+"-routes", &ec2.RouteTableAssociationArgs{
+	if _, err := ec2.NewRouteTableAssociation(s.ctx, s.name(name+"-routes"), &ec2.RouteTableAssociationArgs{
 		SubnetId:     subnet.ID(),
 		RouteTableId: rt.ID(),
-	}, s.opts()...); err != nil {
+	}, s.opts(name+"-routes")...); err != nil {
 		return nil, nil, err
 	}
 	defaultRoute.RouteTableId = rt.ID()
 	defaultRoute.DestinationCidrBlock = pulumi.String("0.0.0.0/0")
-	_, err = ec2.NewRoute(s.ctx, name+"-default", defaultRoute, s.opts()...)
+	_, err = ec2.NewRoute(s.ctx, s.name(name+"-default"), defaultRoute, s.opts(name+"-default")...)
 	return subnet, rt, err
 }
 
@@ -193,40 +193,40 @@ const flowLogPolicyName = "write-vpc-flow-logs"
 // newFlowLogs records every accepted and rejected flow of the VPC (FSBP EC2.6) in a log group
 // kept as long as the registry's own logs, written by a role that can write only there.
 func newFlowLogs(s *scope, vpc *ec2.Vpc) error {
-	group, err := cloudwatch.NewLogGroup(s.ctx, "flow-logs", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String(fmt.Sprintf("/vpc/%s/%s/flow-logs", s.cfg.Project, s.cfg.Stack)),
+	group, err := cloudwatch.NewLogGroup(s.ctx, s.name("flow-logs"), &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(fmt.Sprintf("/vpc/%s/flow-logs", s.names.path())),
 		RetentionInDays: pulumi.Int(s.cfg.Service.LogRetentionDays),
-	}, s.opts()...)
+	}, s.opts("flow-logs")...)
 	if err != nil {
 		return err
 	}
-	role, err := iam.NewRole(s.ctx, "flow-logs", &iam.RoleArgs{
+	role, err := iam.NewRole(s.ctx, s.name("flow-logs"), &iam.RoleArgs{
 		Description:      pulumi.String("VPC flow logs write the registry VPC's flows to their log group"),
 		AssumeRolePolicy: assumeRolePolicy("vpc-flow-logs.amazonaws.com", callerAccountID(s)),
-	}, s.opts()...)
+	}, s.opts("flow-logs")...)
 	if err != nil {
 		return err
 	}
 	// The actions AWS documents for flow logs to CloudWatch Logs ("IAM role for publishing flow
 	// logs to CloudWatch Logs"), without CreateLogGroup (the group is declared here) and with
 	// streams only in this group.
-	rolePolicy, err := iam.NewRolePolicy(s.ctx, "flow-logs-policy", &iam.RolePolicyArgs{
+	rolePolicy, err := iam.NewRolePolicy(s.ctx, s.name("flow-logs-policy"), &iam.RolePolicyArgs{
 		Role: role.ID(),
 		Name: pulumi.String(flowLogPolicyName),
-		Policy: policyJSON(func(v []string) PolicyDocument {
-			return policy(allow([]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, v[0]+":*"))
-		}, group.Arn),
-	}, s.opts()...)
+		Policy: policyJSON(group.Arn, func(groupArn string) PolicyDocument {
+			return policy(allow([]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, groupArn+":*"))
+		}),
+	}, s.opts("flow-logs-policy")...)
 	if err != nil {
 		return err
 	}
-	_, err = ec2.NewFlowLog(s.ctx, "registry", &ec2.FlowLogArgs{
+	_, err = ec2.NewFlowLog(s.ctx, s.name("registry"), &ec2.FlowLogArgs{
 		VpcId:                  vpc.ID(),
 		TrafficType:            pulumi.String("ALL"),
 		LogDestinationType:     pulumi.String("cloud-watch-logs"),
 		LogDestination:         group.Arn,
 		IamRoleArn:             role.Arn,
 		MaxAggregationInterval: pulumi.Int(600),
-	}, s.opts(pulumi.DependsOn([]pulumi.Resource{rolePolicy}))...)
+	}, s.opts("registry", pulumi.DependsOn([]pulumi.Resource{rolePolicy}))...)
 	return err
 }

@@ -3,6 +3,7 @@ package infra
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -56,14 +57,14 @@ type redriveAllowPolicy struct {
 // newNotificationQueues declares both queues, encrypted (SSE-SQS), and the alarms on them.
 // alarmTopicArn, if not nil, receives the alarms' notifications.
 func newNotificationQueues(s *scope, alarmTopicArn pulumi.StringInput) (*NotificationQueues, error) {
-	dlq, err := sqs.NewQueue(s.ctx, "notifications-dlq", &sqs.QueueArgs{
+	dlq, err := sqs.NewQueue(s.ctx, s.name("notifications-dlq"), &sqs.QueueArgs{
 		SqsManagedSseEnabled:    pulumi.Bool(true),
 		MessageRetentionSeconds: pulumi.Int(NotificationRetentionSeconds),
-	}, s.opts()...)
+	}, s.opts("notifications-dlq")...)
 	if err != nil {
 		return nil, err
 	}
-	queue, err := sqs.NewQueue(s.ctx, "notifications", &sqs.QueueArgs{
+	queue, err := sqs.NewQueue(s.ctx, s.name("notifications"), &sqs.QueueArgs{
 		SqsManagedSseEnabled:     pulumi.Bool(true),
 		MessageRetentionSeconds:  pulumi.Int(NotificationRetentionSeconds),
 		VisibilityTimeoutSeconds: pulumi.Int(notificationVisibilitySeconds),
@@ -72,18 +73,18 @@ func newNotificationQueues(s *scope, alarmTopicArn pulumi.StringInput) (*Notific
 			b, err := json.Marshal(redrivePolicy{DeadLetterTargetArn: arn, MaxReceiveCount: NotificationMaxReceiveCount})
 			return string(b), err
 		}).(pulumi.StringOutput),
-	}, s.opts()...)
+	}, s.opts("notifications")...)
 	if err != nil {
 		return nil, err
 	}
 	// Only the notification queue may use the dead-letter queue.
-	if _, err := sqs.NewRedriveAllowPolicy(s.ctx, "notifications-dlq", &sqs.RedriveAllowPolicyArgs{
+	if _, err := sqs.NewRedriveAllowPolicy(s.ctx, s.name("notifications-dlq"), &sqs.RedriveAllowPolicyArgs{
 		QueueUrl: dlq.Url,
 		RedriveAllowPolicy: queue.Arn.ApplyT(func(arn string) (string, error) {
 			b, err := json.Marshal(redriveAllowPolicy{RedrivePermission: "byQueue", SourceQueueArns: []string{arn}})
 			return string(b), err
 		}).(pulumi.StringOutput),
-	}, s.opts()...); err != nil {
+	}, s.opts("notifications-dlq")...); err != nil {
 		return nil, err
 	}
 
@@ -105,7 +106,7 @@ func newNotificationQueues(s *scope, alarmTopicArn pulumi.StringInput) (*Notific
 			args.AlarmActions = pulumi.Array{alarmTopicArn}
 			args.OkActions = pulumi.Array{alarmTopicArn}
 		}
-		_, err := cloudwatch.NewMetricAlarm(s.ctx, name, args, s.opts()...)
+		_, err := cloudwatch.NewMetricAlarm(s.ctx, s.name(name), args, s.opts(name)...)
 		return err
 	}
 	if err := alarm("notifications-dead-letters",
@@ -123,13 +124,20 @@ func newNotificationQueues(s *scope, alarmTopicArn pulumi.StringInput) (*Notific
 
 // grantRelay lets the task role use exactly these two queues, as the relay does.
 func (n *NotificationQueues) grantRelay(s *scope, taskRole pulumi.StringOutput) (pulumi.Resource, error) {
-	return iam.NewRolePolicy(s.ctx, "task-notifications-policy", &iam.RolePolicyArgs{
+	return iam.NewRolePolicy(s.ctx, s.name("task-notifications-policy"), &iam.RolePolicyArgs{
 		Role: taskRole,
 		Name: pulumi.String(taskNotificationsPolicyName),
-		Policy: policyJSON(func(v []string) PolicyDocument {
-			return policy(allow(NotificationRelayActions, v[0]), allow(NotificationDLQActions, v[1]))
-		}, n.QueueArn, n.DeadLetterArn),
-	}, s.opts()...)
+		Policy: policyJSONFrom(relayQueueInputs{QueueArn: n.QueueArn, DeadLetterArn: n.DeadLetterArn}, func(v relayQueueValues) PolicyDocument {
+			return policy(allow(NotificationRelayActions, v.QueueArn), allow(NotificationDLQActions, v.DeadLetterArn))
+		}),
+	}, s.opts("task-notifications-policy")...)
 }
+
+// relayQueueInputs are the queues the relay's policy names, resolved into relayQueueValues.
+type relayQueueInputs struct{ QueueArn, DeadLetterArn pulumi.StringInput }
+
+type relayQueueValues struct{ QueueArn, DeadLetterArn string }
+
+func (relayQueueInputs) ElementType() reflect.Type { return reflect.TypeFor[relayQueueValues]() }
 
 const taskNotificationsPolicyName = "registry-notification-queues"

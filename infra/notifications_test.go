@@ -58,13 +58,7 @@ func TestNotificationQueues(t *testing.T) {
 			t.Errorf("dead-letter queue's redrive allow policy %v", allow.Inputs)
 		}
 
-		env := map[string]string{}
-		for _, c := range r.containers(t) {
-			for _, kv := range c["environment"].([]any) {
-				m := kv.(map[string]any)
-				env[m["name"].(string)] = m["value"].(string)
-			}
-		}
+		env := nameValues(t, r.containers(t)[0], "environment", "value")
 		if env[registryconfig.EnvNotificationQueue] != queueURL || env[registryconfig.EnvNotificationDLQ] != dlqURL {
 			t.Errorf("the relay gets queue %q and dead-letter queue %q, want %q and %q",
 				env[registryconfig.EnvNotificationQueue], env[registryconfig.EnvNotificationDLQ], queueURL, dlqURL)

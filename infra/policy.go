@@ -2,6 +2,7 @@ package infra
 
 import (
 	"encoding/json"
+	"reflect"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -30,31 +31,48 @@ func allow(actions []string, resources ...string) PolicyStatement {
 	return PolicyStatement{Effect: "Allow", Action: actions, Resource: resources}
 }
 
-// policyJSON renders a document whose resources are known only once the given outputs resolve.
-func policyJSON(build func(values []string) PolicyDocument, values ...pulumi.StringOutput) pulumi.StringOutput {
-	inputs := make([]any, len(values))
-	for i, v := range values {
-		inputs[i] = v
+// policyJSON renders a document built from one value known only at deployment (an ARN, an
+// account id), which build receives under the name it gives it.
+func policyJSON(value pulumi.StringOutput, build func(value string) PolicyDocument) pulumi.StringOutput {
+	return value.ApplyT(func(value string) (string, error) {
+		return marshalPolicy(build(value))
+	}).(pulumi.StringOutput)
+}
+
+// policyJSONFrom renders a document built from several values known only at deployment, read by
+// name: see resolveNamed.
+func policyJSONFrom[V any](inputs pulumi.Input, build func(values V) PolicyDocument) pulumi.StringOutput {
+	return resolveNamed(inputs, func(values V) (string, error) {
+		return marshalPolicy(build(values))
+	})
+}
+
+func marshalPolicy(doc PolicyDocument) (string, error) {
+	b, err := json.Marshal(doc)
+	return string(b), err
+}
+
+// resolveNamed renders a string from several outputs read by name, not by position: inputs is a
+// struct of pulumi inputs whose ElementType is V, a struct with the same fields as plain values,
+// which is how the SDK resolves its own Args types (pulumi.ToOutput awaits every field).
+func resolveNamed[V any](inputs pulumi.Input, render func(values V) (string, error)) pulumi.StringOutput {
+	if want := reflect.TypeFor[V](); inputs.ElementType() != want {
+		panic("resolveNamed: " + reflect.TypeOf(inputs).String() + " resolves to " + inputs.ElementType().String() + ", not " + want.String())
 	}
-	return pulumi.All(inputs...).ApplyT(func(resolved []any) (string, error) {
-		strs := make([]string, len(resolved))
-		for i, v := range resolved {
-			strs[i] = v.(string)
-		}
-		b, err := json.Marshal(build(strs))
-		return string(b), err
+	return pulumi.ToOutput(inputs).ApplyT(func(resolved any) (string, error) {
+		return render(resolved.(V))
 	}).(pulumi.StringOutput)
 }
 
 // assumeRolePolicy lets one AWS service assume a role, only on behalf of this account (confused
 // deputy protection).
 func assumeRolePolicy(service string, accountID pulumi.StringOutput) pulumi.StringOutput {
-	return policyJSON(func(v []string) PolicyDocument {
+	return policyJSON(accountID, func(accountID string) PolicyDocument {
 		return policy(PolicyStatement{
 			Effect:    "Allow",
 			Principal: map[string]any{"Service": service},
 			Action:    []string{"sts:AssumeRole"},
-			Condition: map[string]map[string]string{"StringEquals": {"aws:SourceAccount": v[0]}},
+			Condition: map[string]map[string]string{"StringEquals": {"aws:SourceAccount": accountID}},
 		})
-	}, accountID)
+	})
 }

@@ -3,6 +3,7 @@ package infra
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
@@ -33,36 +34,43 @@ type RegistrySecrets struct {
 // Pulumi secret outputs (encrypted in state) and in Secrets Manager, never in the task's plain
 // environment.
 func newRegistrySecrets(s *scope) (*RegistrySecrets, error) {
-	httpSecret, err := random.NewRandomBytes(s.ctx, "http-secret", &random.RandomBytesArgs{
+	httpSecret, err := random.NewRandomBytes(s.ctx, s.name("http-secret"), &random.RandomBytesArgs{
 		Length: pulumi.Int(httpSecretBytes),
-	}, s.opts()...)
+	}, s.opts("http-secret")...)
 	if err != nil {
 		return nil, err
 	}
-	secret, err := secretsmanager.NewSecret(s.ctx, "registry", &secretsmanager.SecretArgs{
+	secret, err := secretsmanager.NewSecret(s.ctx, s.name("registry"), &secretsmanager.SecretArgs{
 		Description: pulumi.String(fmt.Sprintf("docker registry %s (%s): Synapse notification auth and the shared http.secret", s.cfg.Registry.Host, s.cfg.Stack)),
 		// Gives a window to restore the secret after an accidental deletion.
 		RecoveryWindowInDays: pulumi.Int(30),
 		// Protected stacks: protect stops a destroy; retainOnDelete keeps the secret (Synapse shares
 		// its notification password) after an unprotect and destroy, or when a project rename
 		// gives it a new URN and the old one leaves the state.
-	}, s.opts(pulumi.Protect(s.cfg.Protect), pulumi.RetainOnDelete(s.cfg.Protect))...)
+	}, s.opts("registry", pulumi.Protect(s.cfg.Protect), pulumi.RetainOnDelete(s.cfg.Protect))...)
 	if err != nil {
 		return nil, err
 	}
-	value := pulumi.All(s.cfg.Registry.NotificationAuth, httpSecret.Base64).ApplyT(func(v []any) (string, error) {
+	value := resolveNamed(secretInputs{NotificationAuth: s.cfg.Registry.NotificationAuth, HTTPSecret: httpSecret.Base64}, func(v secretValues) (string, error) {
 		b, err := json.Marshal(map[string]string{
-			SecretKeyNotificationAuth: v[0].(string),
-			SecretKeyHTTPSecret:       v[1].(string),
+			SecretKeyNotificationAuth: v.NotificationAuth,
+			SecretKeyHTTPSecret:       v.HTTPSecret,
 		})
 		return string(b), err
-	}).(pulumi.StringOutput)
-	version, err := secretsmanager.NewSecretVersion(s.ctx, "registry-secret-value", &secretsmanager.SecretVersionArgs{
+	})
+	version, err := secretsmanager.NewSecretVersion(s.ctx, s.name("registry-secret-value"), &secretsmanager.SecretVersionArgs{
 		SecretId:     secret.ID(),
 		SecretString: pulumi.ToSecret(value).(pulumi.StringOutput),
-	}, s.opts()...)
+	}, s.opts("registry-secret-value")...)
 	if err != nil {
 		return nil, err
 	}
 	return &RegistrySecrets{Arn: secret.Arn, Version: version, VersionID: version.VersionId}, nil
 }
+
+// secretInputs are the secret's two keys, resolved into secretValues (see resolveNamed).
+type secretInputs struct{ NotificationAuth, HTTPSecret pulumi.StringInput }
+
+type secretValues struct{ NotificationAuth, HTTPSecret string }
+
+func (secretInputs) ElementType() reflect.Type { return reflect.TypeFor[secretValues]() }

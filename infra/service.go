@@ -3,6 +3,7 @@ package infra
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -149,21 +150,21 @@ func registrySecrets(secretArn string) []containerSecret {
 
 func newService(s *scope, in serviceInputs) (*Service, error) {
 	cfg := s.cfg
-	cluster, err := ecs.NewCluster(s.ctx, "registry", &ecs.ClusterArgs{
+	cluster, err := ecs.NewCluster(s.ctx, s.name("registry"), &ecs.ClusterArgs{
 		Settings: ecs.ClusterSettingArray{&ecs.ClusterSettingArgs{
 			Name:  pulumi.String("containerInsights"),
 			Value: pulumi.String("enabled"),
 		}},
-	}, s.opts()...)
+	}, s.opts("registry")...)
 	if err != nil {
 		return nil, err
 	}
-	logGroup, err := cloudwatch.NewLogGroup(s.ctx, "registry", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String(fmt.Sprintf("/ecs/%s/%s", cfg.Project, cfg.Stack)),
+	logGroup, err := cloudwatch.NewLogGroup(s.ctx, s.name("registry"), &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String("/ecs/" + s.names.path()),
 		RetentionInDays: pulumi.Int(cfg.Service.LogRetentionDays),
 		// A protected stack's logs are its audit trail: a destroy, or the replacement a project or
 		// stack rename causes (the name follows them), leaves the group and its logs in place.
-	}, s.opts(pulumi.RetainOnDelete(cfg.Protect))...)
+	}, s.opts("registry", pulumi.RetainOnDelete(cfg.Protect))...)
 	if err != nil {
 		return nil, err
 	}
@@ -183,49 +184,50 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 	}
 	roles.Policies = append(roles.Policies, notificationsPolicy)
 
-	containers := pulumi.All(in.image.DigestReference, in.storage.BucketName, in.secrets.Arn, logGroup.Name, in.secrets.VersionID,
-		in.notifications.QueueURL, in.notifications.DeadLetterURL).ApplyT(
-		func(v []any) (string, error) {
-			image, bucket, secretArn, group, secretVersion := v[0].(string), v[1].(string), v[2].(string), v[3].(string), v[4].(string)
-			queueURL, deadLetterURL := v[5].(string), v[6].(string)
-			def := containerDefinition{
-				Name:      containerName,
-				Image:     image,
-				Essential: true,
-				User:      registryconfig.ContainerUser, // the image's numeric non-root user, enforced here too
-				// The task's memory as the container's hard limit too: only then does the
-				// container's own cgroup show it, where the entrypoint reads it to keep the
-				// registry's Go heap under it (GOMEMLIMIT, image/README.md).
-				Memory:                 cfg.Service.Memory,
-				Privileged:             false,
-				ReadonlyRootFilesystem: true,
-				PortMappings: []portMapping{
-					{Name: "registry-https", ContainerPort: RegistryPort, Protocol: "tcp"},
-					{Name: "health-http", ContainerPort: HealthPort, Protocol: "tcp"},
-				},
-				Environment: registryEnvironment(cfg, bucket, queueURL, deadLetterURL),
-				Secrets:     registrySecrets(secretArn),
-				MountPoints: []mountPoint{{SourceVolume: scratchVolume, ContainerPath: scratchPath}},
-				LogConfiguration: logConfiguration{LogDriver: "awslogs", Options: map[string]string{
-					"awslogs-group":         group,
-					"awslogs-region":        cfg.Region,
-					"awslogs-stream-prefix": containerName,
-					// Never block the registry on CloudWatch; buffer instead.
-					"mode":            "non-blocking",
-					"max-buffer-size": "25m",
-				}},
-				StopTimeout: stopTimeoutSeconds,
-				// ECS reads secrets only when a task starts: naming the secret's version here makes a
-				// changed secret a new task definition revision, so the service rolls its tasks.
-				DockerLabels: map[string]string{secretVersionLabel: secretVersion},
-			}
-			def.LinuxParameters.Capabilities.Drop = []string{"ALL"}
-			b, err := json.Marshal([]containerDefinition{def})
-			return string(b), err
-		}).(pulumi.StringOutput)
+	containers := resolveNamed(containerInputs{
+		Image: in.image.DigestReference, Bucket: in.storage.BucketName, SecretArn: in.secrets.Arn, LogGroup: logGroup.Name,
+		SecretVersion: in.secrets.VersionID, QueueURL: in.notifications.QueueURL, DeadLetterURL: in.notifications.DeadLetterURL,
+	}, func(v containerValues) (string, error) {
+		image, bucket, secretArn, group, secretVersion := v.Image, v.Bucket, v.SecretArn, v.LogGroup, v.SecretVersion
+		queueURL, deadLetterURL := v.QueueURL, v.DeadLetterURL
+		def := containerDefinition{
+			Name:      containerName,
+			Image:     image,
+			Essential: true,
+			User:      registryconfig.ContainerUser, // the image's numeric non-root user, enforced here too
+			// The task's memory as the container's hard limit too: only then does the
+			// container's own cgroup show it, where the entrypoint reads it to keep the
+			// registry's Go heap under it (GOMEMLIMIT, image/README.md).
+			Memory:                 cfg.Service.Memory,
+			Privileged:             false,
+			ReadonlyRootFilesystem: true,
+			PortMappings: []portMapping{
+				{Name: "registry-https", ContainerPort: RegistryPort, Protocol: "tcp"},
+				{Name: "health-http", ContainerPort: HealthPort, Protocol: "tcp"},
+			},
+			Environment: registryEnvironment(cfg, bucket, queueURL, deadLetterURL),
+			Secrets:     registrySecrets(secretArn),
+			MountPoints: []mountPoint{{SourceVolume: scratchVolume, ContainerPath: scratchPath}},
+			LogConfiguration: logConfiguration{LogDriver: "awslogs", Options: map[string]string{
+				"awslogs-group":         group,
+				"awslogs-region":        cfg.Region,
+				"awslogs-stream-prefix": containerName,
+				// Never block the registry on CloudWatch; buffer instead.
+				"mode":            "non-blocking",
+				"max-buffer-size": "25m",
+			}},
+			StopTimeout: stopTimeoutSeconds,
+			// ECS reads secrets only when a task starts: naming the secret's version here makes a
+			// changed secret a new task definition revision, so the service rolls its tasks.
+			DockerLabels: map[string]string{secretVersionLabel: secretVersion},
+		}
+		def.LinuxParameters.Capabilities.Drop = []string{"ALL"}
+		b, err := json.Marshal([]containerDefinition{def})
+		return string(b), err
+	})
 
-	task, err := ecs.NewTaskDefinition(s.ctx, "registry", &ecs.TaskDefinitionArgs{
-		Family:                  pulumi.String(fmt.Sprintf("%s-%s", cfg.Project, cfg.Stack)),
+	task, err := ecs.NewTaskDefinition(s.ctx, s.name("registry"), &ecs.TaskDefinitionArgs{
+		Family:                  pulumi.String(s.names.qualified()),
 		RequiresCompatibilities: pulumi.StringArray{pulumi.String("FARGATE")},
 		NetworkMode:             pulumi.String("awsvpc"),
 		Cpu:                     pulumi.String(strconv.Itoa(cfg.Service.CPU)),
@@ -239,7 +241,7 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 		ContainerDefinitions: containers,
 		// A task-local volume: the scratch path stays writable while the root filesystem is not.
 		Volumes: ecs.TaskDefinitionVolumeArray{&ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(scratchVolume)}},
-	}, s.opts()...)
+	}, s.opts("registry")...)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +250,7 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 	// otherwise the first deployment fails in ways that surface only as a tripped circuit breaker.
 	startAfter := append([]pulumi.Resource{in.secrets.Version}, roles.Policies...)
 	startAfter = append(startAfter, in.lb.Listeners...)
-	service, err := ecs.NewService(s.ctx, "registry", &ecs.ServiceArgs{
+	service, err := ecs.NewService(s.ctx, s.name("registry"), &ecs.ServiceArgs{
 		Cluster:         cluster.Arn,
 		TaskDefinition:  task.Arn,
 		DesiredCount:    pulumi.Int(cfg.Service.DesiredCount),
@@ -277,7 +279,7 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 		WaitForSteadyState:          pulumi.Bool(true),
 		PropagateTags:               pulumi.String("SERVICE"),
 		EnableEcsManagedTags:        pulumi.Bool(true),
-	}, s.opts(
+	}, s.opts("registry",
 		pulumi.DependsOn(startAfter),
 		// Autoscaling owns the running count after creation; an update must not reset it.
 		pulumi.IgnoreChanges([]string{"desiredCount"}),
@@ -290,3 +292,15 @@ func newService(s *scope, in serviceInputs) (*Service, error) {
 	}
 	return &Service{ClusterName: cluster.Name, ServiceName: service.Name, LogGroupName: logGroup.Name, TaskDefinitionArn: task.Arn}, nil
 }
+
+// containerInputs are the deployment-time values the container definition names, resolved into
+// containerValues (see resolveNamed).
+type containerInputs struct {
+	Image, Bucket, SecretArn, LogGroup, SecretVersion, QueueURL, DeadLetterURL pulumi.StringInput
+}
+
+type containerValues struct {
+	Image, Bucket, SecretArn, LogGroup, SecretVersion, QueueURL, DeadLetterURL string
+}
+
+func (containerInputs) ElementType() reflect.Type { return reflect.TypeFor[containerValues]() }

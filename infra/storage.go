@@ -36,8 +36,10 @@ func newImageStorage(s *scope) (*Storage, error) {
 		existing := s3.LookupBucketOutput(s.ctx, s3.LookupBucketOutputArgs{Bucket: pulumi.String(cfg.ExistingBucketName)}, s.invokeOpts()...)
 		name, arn = existing.Bucket(), existing.Arn()
 	} else {
-		bucket, err := s3.NewBucketV2(s.ctx, "images", &s3.BucketV2Args{ForceDestroy: pulumi.Bool(false)},
-			s.opts(pulumi.RetainOnDelete(true), pulumi.Protect(s.cfg.Protect))...)
+		bucket, err := s3.NewBucketV2(s.ctx, s.name("images"), &s3.BucketV2Args{
+			BucketPrefix: pulumi.String(s.names.prefix("images", 37)),
+			ForceDestroy: pulumi.Bool(false),
+		}, s.opts("images", append(s.keepAutoName("bucket", "bucketPrefix"), pulumi.RetainOnDelete(true), pulumi.Protect(s.cfg.Protect))...)...)
 		if err != nil {
 			return nil, err
 		}
@@ -49,10 +51,10 @@ func newImageStorage(s *scope) (*Storage, error) {
 		return nil, err
 	}
 	// Versioning turns an accidental overwrite or delete into a recoverable noncurrent version.
-	versioning, err := s3.NewBucketVersioningV2(s.ctx, "images", &s3.BucketVersioningV2Args{
+	versioning, err := s3.NewBucketVersioningV2(s.ctx, s.name("images"), &s3.BucketVersioningV2Args{
 		Bucket:                  name,
 		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
-	}, s.opts(keep...)...)
+	}, s.opts("images", keep...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -60,10 +62,10 @@ func newImageStorage(s *scope) (*Storage, error) {
 		// Seen in `pulumi preview` and `pulumi up`; `make synth` prints the same list.
 		s.ctx.Log.Warn(strings.Join(AdoptedBucketReplacements(s.cfg), "\n"), nil)
 	}
-	_, err = s3.NewBucketLifecycleConfigurationV2(s.ctx, "images", &s3.BucketLifecycleConfigurationV2Args{
+	_, err = s3.NewBucketLifecycleConfigurationV2(s.ctx, s.name("images"), &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: name,
 		Rules:  imageLifecycleRules(cfg),
-	}, s.opts(append(keep, pulumi.DependsOn([]pulumi.Resource{versioning}))...)...)
+	}, s.opts("images", append(keep, pulumi.DependsOn([]pulumi.Resource{versioning}))...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -160,37 +162,49 @@ func AdoptedBucketReplacements(cfg *DockerRegistryArgs) []string {
 	}
 }
 
-// bucketPolicyExtension adds statements to a hardened bucket's policy; they may use values known
-// only at deployment (account ids, service principals), resolved in the given order.
-type bucketPolicyExtension struct {
-	values     []pulumi.StringOutput
-	statements func(bucketArn string, values []string) []PolicyStatement
+// bucketPolicyExtension adds statements to a hardened bucket's policy that use values known only
+// at deployment (account ids, service principals): policy renders the whole document, the
+// baseline statements for the bucket followed by its own.
+type bucketPolicyExtension interface {
+	policy(bucketArn pulumi.StringOutput, baseline func(bucketArn string) []PolicyStatement) pulumi.StringOutput
+}
+
+// denyInsecureTransport is the baseline statement of every bucket policy of the stack.
+func denyInsecureTransport(bucketArn string) []PolicyStatement {
+	return []PolicyStatement{{
+		Sid:       "DenyInsecureTransport",
+		Effect:    "Deny",
+		Principal: map[string]any{"AWS": "*"},
+		Action:    []string{"s3:*"},
+		Resource:  []string{bucketArn, bucketArn + "/*"},
+		Condition: map[string]map[string]string{"Bool": {"aws:SecureTransport": "false"}},
+	}}
 }
 
 // hardenBucket applies the baseline every bucket of the stack gets: all public access blocked,
 // ACLs disabled (bucket owner owns every object), SSE-S3 default encryption, and a policy that
 // denies any request not made over TLS, plus the statements of extra, if any.
-func hardenBucket(s *scope, name string, bucket, arn pulumi.StringOutput, extra *bucketPolicyExtension, opts ...pulumi.ResourceOption) (*s3.BucketPolicy, error) {
-	publicAccess, err := s3.NewBucketPublicAccessBlock(s.ctx, name, &s3.BucketPublicAccessBlockArgs{
+func hardenBucket(s *scope, name string, bucket, arn pulumi.StringOutput, extra bucketPolicyExtension, opts ...pulumi.ResourceOption) (*s3.BucketPolicy, error) {
+	publicAccess, err := s3.NewBucketPublicAccessBlock(s.ctx, s.name(name), &s3.BucketPublicAccessBlockArgs{
 		Bucket:                bucket,
 		BlockPublicAcls:       pulumi.Bool(true),
 		BlockPublicPolicy:     pulumi.Bool(true),
 		IgnorePublicAcls:      pulumi.Bool(true),
 		RestrictPublicBuckets: pulumi.Bool(true),
-	}, s.opts(opts...)...)
+	}, s.opts(name, opts...)...)
 	if err != nil {
 		return nil, err
 	}
-	_, err = s3.NewBucketOwnershipControls(s.ctx, name, &s3.BucketOwnershipControlsArgs{
+	_, err = s3.NewBucketOwnershipControls(s.ctx, s.name(name), &s3.BucketOwnershipControlsArgs{
 		Bucket: bucket,
 		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, s.opts(opts...)...)
+	}, s.opts(name, opts...)...)
 	if err != nil {
 		return nil, err
 	}
 	// SSE-S3 rather than SSE-KMS: ALB access logs support only SSE-S3, and for image data it adds
 	// no per-request KMS calls (and KMS throttling) on pull-heavy deployment days.
-	_, err = s3.NewBucketServerSideEncryptionConfigurationV2(s.ctx, name, &s3.BucketServerSideEncryptionConfigurationV2Args{
+	_, err = s3.NewBucketServerSideEncryptionConfigurationV2(s.ctx, s.name(name), &s3.BucketServerSideEncryptionConfigurationV2Args{
 		Bucket: bucket,
 		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{
 			&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
@@ -200,30 +214,20 @@ func hardenBucket(s *scope, name string, bucket, arn pulumi.StringOutput, extra 
 				BucketKeyEnabled: pulumi.Bool(true),
 			},
 		},
-	}, s.opts(opts...)...)
+	}, s.opts(name, opts...)...)
 	if err != nil {
 		return nil, err
 	}
-	values := []pulumi.StringOutput{arn}
+	var document pulumi.StringOutput
 	if extra != nil {
-		values = append(values, extra.values...)
+		document = extra.policy(arn, denyInsecureTransport)
+	} else {
+		document = policyJSON(arn, func(bucketArn string) PolicyDocument {
+			return policy(denyInsecureTransport(bucketArn)...)
+		})
 	}
-	document := policyJSON(func(v []string) PolicyDocument {
-		statements := []PolicyStatement{{
-			Sid:       "DenyInsecureTransport",
-			Effect:    "Deny",
-			Principal: map[string]any{"AWS": "*"},
-			Action:    []string{"s3:*"},
-			Resource:  []string{v[0], v[0] + "/*"},
-			Condition: map[string]map[string]string{"Bool": {"aws:SecureTransport": "false"}},
-		}}
-		if extra != nil {
-			statements = append(statements, extra.statements(v[0], v[1:])...)
-		}
-		return policy(statements...)
-	}, values...)
 	// The policy waits for the public access block so a permissive statement can never be live
 	// without the block in front of it.
-	return s3.NewBucketPolicy(s.ctx, name+"-policy", &s3.BucketPolicyArgs{Bucket: bucket, Policy: document},
-		s.opts(append(opts, pulumi.DependsOn([]pulumi.Resource{publicAccess}))...)...)
+	return s3.NewBucketPolicy(s.ctx, s.name(name+"-policy"), &s3.BucketPolicyArgs{Bucket: bucket, Policy: document},
+		s.opts(name+"-policy", append(opts, pulumi.DependsOn([]pulumi.Resource{publicAccess}))...)...)
 }

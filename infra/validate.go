@@ -1,6 +1,8 @@
 package infra
 
 import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"fmt"
 	"net/mail"
 	"net/netip"
@@ -167,6 +169,11 @@ func (a *DockerRegistryArgs) validate(p *problems, now time.Time) {
 	}
 	if p.required("notificationUrl", r.NotificationURL, listenerExample) {
 		p.httpsURL("notificationUrl", r.NotificationURL, listenerExample)
+	}
+	// The secret's value is an output, so only its presence can be checked here; LoadConfig checks
+	// a stack's value (encrypted, base64 "user:password") as it reads it.
+	if r.NotificationAuth == (pulumi.StringOutput{}) {
+		p.add("notificationAuth", "is required: the base64 \"user:password\" Synapse expects on every notification; set Registry.NotificationAuth (a secret output), or in a stack: pulumi config set --secret notificationAuth <base64 user:password> --stack %s", p.stack)
 	}
 
 	// Image.

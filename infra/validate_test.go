@@ -1,6 +1,8 @@
 package infra
 
 import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -35,6 +37,7 @@ func validArgs(t *testing.T) *DockerRegistryArgs {
 			TokenIssuer:              "www.synapse.org",
 			TokenSigningCertificates: string(pemText),
 			NotificationURL:          "https://repo-dev.dev.sagebase.org/dockerRegistryListener/v1/events",
+			NotificationAuth:         pulumi.ToSecret(pulumi.String("ZGV2OmRldi1wYXNzd29yZA==")).(pulumi.StringOutput),
 		},
 		Image:   ImageConfig{KeepImages: 20},
 		DNS:     DNSConfig{HostedZoneName: "dev.sagebase.org"},

@@ -284,7 +284,14 @@ func resourceKind(arn string) string {
 
 func imageBucketOf(t *testing.T, d *declaredStack) string {
 	t.Helper()
-	r, ok := d.res.Get("aws:s3/bucketVersioningV2:BucketVersioningV2", "images")
+	// The registry's children are named <registry name>-<base>; the image bucket's base is "images".
+	var r synth.Resource
+	ok := false
+	for _, res := range d.res.Resources {
+		if res.Type == "aws:s3/bucketVersioningV2:BucketVersioningV2" && strings.HasSuffix(res.Name, "-images") {
+			r, ok = res, true
+		}
+	}
 	if !ok {
 		t.Fatal("the stack declares no image bucket versioning")
 	}

@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/Sage-Bionetworks/synapse-docker-registry/infra"
 )
 
 // The roles' statements, derived from permissions.go: the deploy role gets every type's Manage
@@ -30,14 +33,40 @@ var secretValueReads = []string{"secretsmanager:GetSecretValue", "secretsmanager
 type expander struct{ *strings.Replacer }
 
 func newExpander(cfg rolesConfig, account, stack string) expander {
+	fresh := infra.StackFreshNames(appProject, stack)
 	return expander{strings.NewReplacer("{region}", cfg.region, "{account}", account, "{stack}", stack,
-		"{project}", appProject, "{imageBucket}", cfg.imageBucket)}
+		"{project}", appProject, "{imageBucket}", cfg.imageBucket,
+		"{alb}", fresh.LoadBalancer, "{tg}", fresh.TargetGroup, "{accessLogsPrefix}", fresh.AccessLogsBucketPrefix)}
 }
 
+// The table's templates name resources as a stack deployed before the registry became a
+// component does (auto-names from bare logical names, <base>-<7 hex>), and such a stack keeps
+// them. A stack created since gets names from the registry's name (infra/names.go): children
+// auto-named <project>-<stack>-<base>-<7 hex>, and the load balancer, target group and access-log
+// bucket named explicitly. freshVariant is a template's form for such a stack ("" if the same).
+var (
+	freshELB = strings.NewReplacer("loadbalancer/app/registry-*/", "loadbalancer/app/{alb}/",
+		"listener/app/registry-*/", "listener/app/{alb}/", "listener-rule/app/registry-*/", "listener-rule/app/{alb}/",
+		"targetgroup/registry-*/", "targetgroup/{tg}/", "alb-access-logs-*", "{accessLogsPrefix}*")
+	freshChild = regexp.MustCompile(`([/:])((?:registry|execution|task|flow-logs|alarms|notifications|alb-5xx-rate|no-healthy-targets|unhealthy-targets|tasks-restarting)-\*)`)
+)
+
+func freshVariant(template string) string {
+	v := freshChild.ReplaceAllString(freshELB.Replace(template), "${1}{project}-{stack}-${2}")
+	if v == template {
+		return ""
+	}
+	return v
+}
+
+// all expands the templates, each in its deployed and its fresh form.
 func (e expander) all(templates []string) []string {
-	out := make([]string, len(templates))
-	for i, t := range templates {
-		out[i] = e.Replace(t)
+	var out []string
+	for _, t := range templates {
+		out = append(out, e.Replace(t))
+		if v := freshVariant(t); v != "" {
+			out = append(out, e.Replace(v))
+		}
 	}
 	return out
 }

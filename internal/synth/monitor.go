@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -211,7 +212,52 @@ func (m *monitor) describe(args pulumi.MockResourceArgs) (recorded, resource.Pro
 	}
 	urn := resource.NewURN(tokens.QName(m.stack), tokens.PackageName(m.project), parentType,
 		tokens.Type(args.TypeToken), args.Name)
+	r.URN = string(urn)
+	if args.RegisterRPC != nil {
+		r.Aliases = m.aliasURNs(args.RegisterRPC.GetAliases(), args.TypeToken, args.Name, parentType)
+	}
 	return recorded{Resource: r, urn: string(urn)}, raw, nil
+}
+
+// aliasURNs resolves alias specs as the engine does: a field left empty is the resource's own
+// (name, type, project, stack, parent).
+func (m *monitor) aliasURNs(aliases []*pulumirpc.Alias, typ, name string, parentType tokens.Type) []string {
+	var urns []string
+	for _, a := range aliases {
+		if u := a.GetUrn(); u != "" {
+			urns = append(urns, u)
+			continue
+		}
+		spec := a.GetSpec()
+		if spec == nil {
+			continue
+		}
+		aliasName, aliasType, project, stack, aliasParentType := spec.GetName(), spec.GetType(), spec.GetProject(), spec.GetStack(), parentType
+		if aliasName == "" {
+			aliasName = name
+		}
+		if aliasType == "" {
+			aliasType = typ
+		}
+		if project == "" {
+			project = m.project
+		}
+		if stack == "" {
+			stack = m.stack
+		}
+		switch p := resource.URN(spec.GetParentUrn()); {
+		case spec.GetNoParent():
+			aliasParentType = ""
+		case p != "" && p.QualifiedType() != resource.RootStackType:
+			aliasParentType = p.QualifiedType()
+		case p != "":
+			aliasParentType = ""
+		}
+		urns = append(urns, string(resource.NewURN(tokens.QName(stack), tokens.PackageName(project), aliasParentType,
+			tokens.Type(aliasType), aliasName)))
+	}
+	sort.Strings(urns)
+	return urns
 }
 
 func nameFromURN(u string) string {

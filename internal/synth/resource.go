@@ -25,6 +25,11 @@ type Resource struct {
 	Name string `json:"name"`
 	// Parent is the parent's logical name; empty for the stack.
 	Parent string `json:"parent"`
+	// URN is the resource's URN as the engine forms it.
+	URN string `json:"-"`
+	// Aliases are the URNs this resource also answers to (pulumi.Aliases, resolved the way the
+	// engine resolves an alias spec): a resource in state under one of them is updated, not replaced.
+	Aliases []string `json:"aliases,omitempty"`
 	// Inputs are the input properties under their schema names, as plain
 	// JSON values; secrets are "[secret]", unknowns "[unknown]", resource
 	// references "[resource <type>::<name>]".

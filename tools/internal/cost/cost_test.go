@@ -31,7 +31,7 @@ func fixture(t *testing.T, stack string) *Synth {
 func resource(t *testing.T, s *Synth, token, name string) *SynthResource {
 	t.Helper()
 	for i := range s.Resources {
-		if s.Resources[i].Type == token && s.Resources[i].Name == name {
+		if s.Resources[i].Type == token && declaredAs(s.Resources[i], name) {
 			return &s.Resources[i]
 		}
 	}
@@ -42,11 +42,17 @@ func resource(t *testing.T, s *Synth, token, name string) *SynthResource {
 func without(s *Synth, token, name string) {
 	var kept []SynthResource
 	for _, r := range s.Resources {
-		if r.Type != token || r.Name != name {
+		if r.Type != token || !declaredAs(r, name) {
 			kept = append(kept, r)
 		}
 	}
 	s.Resources = kept
+}
+
+// declaredAs reports whether r is the resource declared as name: a child of the stack's
+// DockerRegistry component is named after it, <component>-<name>.
+func declaredAs(r SynthResource, name string) bool {
+	return r.Name == name || (r.Parent != "" && r.Name == r.Parent+"-"+name)
 }
 
 func line(t *testing.T, e Estimate, key string) Line {
@@ -155,7 +161,8 @@ func TestInventoryComesFromDeclaredResources(t *testing.T) {
 	if b := p[BucketImages]; b.Name != "prod.docker.registry.sagebase.org" || b.Created || !b.Versioned || b.NoncurrentDays != 30 {
 		t.Errorf("prod image bucket %+v", b)
 	}
-	if b := p[BucketAccessLogs]; b.Name != "alb-access-logs" || !b.Created || b.ExpirationDays != 365 {
+	accessLogs := resource(t, fixture(t, "prod"), "aws:s3/bucketV2:BucketV2", "alb-access-logs")
+	if b := p[BucketAccessLogs]; accessLogs.Str("bucketPrefix") == "" || !strings.HasPrefix(b.Name, accessLogs.Str("bucketPrefix")) || !b.Created || b.ExpirationDays != 365 {
 		t.Errorf("prod access-log bucket %+v", b)
 	}
 	if _, ok := d[BucketAccessLogs]; ok || len(dev.Buckets) != 1 {
@@ -171,7 +178,7 @@ func TestNATStrategyDrivesNATAndAddressLines(t *testing.T) {
 		s := fixture(t, "prod")
 		s.Resources = slices.DeleteFunc(s.Resources, func(r SynthResource) bool {
 			for n := want + 1; n <= 2; n++ {
-				if r.Name == fmt.Sprintf("registry-nat-%d", n) || r.Name == fmt.Sprintf("registry-nat-%d-ip", n) {
+				if declaredAs(r, fmt.Sprintf("registry-nat-%d", n)) || declaredAs(r, fmt.Sprintf("registry-nat-%d-ip", n)) {
 					return true
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -569,6 +570,9 @@ func (inv *Inventory) buckets(s *Synth) {
 		order = append(order, name)
 		return byName[name]
 	}
+	// A bucket created with bucketPrefix is named by AWS: prefix + a unique suffix. Its
+	// configuration resources carry that name, so it is known by the first one found.
+	byPrefix := map[string]string{}
 	for _, t := range []string{"aws:s3/bucketV2:BucketV2", "aws:s3/bucket:Bucket"} {
 		for _, r := range s.ByType(t) {
 			name := r.Str("bucket")
@@ -576,7 +580,23 @@ func (inv *Inventory) buckets(s *Synth) {
 				name = r.Name
 			}
 			add(name, true)
+			if p := r.Str("bucketPrefix"); p != "" && r.Str("bucket") == "" {
+				byPrefix[p] = name
+			}
 		}
+	}
+	physical := func(name string) string {
+		for prefix, declared := range byPrefix {
+			if b, ok := byName[declared]; ok && strings.HasPrefix(name, prefix) {
+				delete(byName, declared)
+				b.Name = name
+				byName[name] = b
+				order[slices.Index(order, declared)] = name
+				delete(byPrefix, prefix)
+				return name
+			}
+		}
+		return name
 	}
 	for _, r := range s.Resources {
 		if !strings.HasPrefix(r.Type, "aws:s3/bucket") || r.Type == "aws:s3/bucketV2:BucketV2" || r.Type == "aws:s3/bucket:Bucket" {
@@ -586,7 +606,7 @@ func (inv *Inventory) buckets(s *Synth) {
 		if name == "" {
 			continue
 		}
-		b := add(name, false)
+		b := add(physical(name), false)
 		switch r.Type {
 		case "aws:s3/bucketVersioningV2:BucketVersioningV2":
 			b.Versioned = r.Str("versioningConfiguration.status") == "Enabled"
