@@ -147,6 +147,9 @@ func NewRegistryStack(ctx *pulumi.Context, cfg *DockerRegistryArgs) (*Outputs, e
 	if err != nil {
 		return nil, err
 	}
+	if err := newRelayRestartsAlarm(s, service.LogGroupName, alarmTopicArn); err != nil {
+		return nil, err
+	}
 	if err := newAutoscaling(s, service, lb); err != nil {
 		return nil, err
 	}

@@ -30,6 +30,10 @@ const (
 // alarms when it repeats.
 const RestartedMsg = "the notification relay exited; restarting it (the registry keeps its events and retries them)"
 
+// RestartsField is the field of that line that counts the restarts so far
+// (1 or more); the stack's metric filter (infra.RelayRestartsPattern) matches it.
+const RestartsField = "restarts"
+
 // Main runs the role arg names, registryconfig.RelayArg (the supervisor) or
 // WorkerArg (the relay), and returns its exit code; ok is false for any other
 // argument.
@@ -103,7 +107,7 @@ func Supervise(stdin io.Reader, logw io.Writer) int {
 		if time.Since(started) >= restartReset {
 			wait = restartFirst
 		}
-		fields := map[string]any{"restarts": restarts + 1, "restartIn": wait.String()}
+		fields := map[string]any{RestartsField: restarts + 1, "restartIn": wait.String()}
 		if err != nil {
 			fields["error"] = err.Error()
 		}
