@@ -1,14 +1,22 @@
 package image_test
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registrymain"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/s3concurrent"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/registrytest"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synapsestub"
 )
@@ -61,5 +69,74 @@ func TestSlowHeadersAreCut(t *testing.T) {
 		default:
 			t.Logf("slow connection closed after %v: %v", r.elapsed.Round(time.Millisecond), r.err)
 		}
+	}
+}
+
+// A blob upload whose S3 stalls (the stand-in takes every request and never
+// answers) ends with an error from the registry within the S3 timeout's
+// bound, instead of holding the client's PUT open; once S3 answers again,
+// a push works.
+func TestBlobPutAgainstHungS3Fails(t *testing.T) {
+	t.Parallel()
+	sy := registrytest.StartSynapse(t)
+	s3 := registrytest.StartS3(t, "")
+	reg := registrytest.StartRegistry(t, registrytest.Options{Synapse: sy, S3: s3})
+	token := sy.Token(t, "dev", "repository:"+repo+":pull,push")
+	do := func(method, url string, body []byte, timeout time.Duration) (*http.Response, error) {
+		req, err := http.NewRequest(method, url, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/octet-stream")
+		resp, err := (&http.Client{Transport: reg.Transport(), Timeout: timeout}).Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+	location := func(resp *http.Response) string {
+		u, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reg.URL + u.RequestURI()
+	}
+	resp, err := do(http.MethodPost, reg.URL+"/v2/"+repo+"/blobs/uploads/", nil, 30*time.Second)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("starting an upload: %v %v", resp, err)
+	}
+	data := bytes.Repeat([]byte("hung s3 "), 1<<17) // 1 MiB
+	resp, err = do(http.MethodPatch, location(resp), data, 30*time.Second)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("sending the layer: %v %v", resp, err)
+	}
+	put := location(resp)
+	sep := "?"
+	if strings.Contains(put, "?") {
+		sep = "&"
+	}
+	put += sep + "digest=sha256:" + fmt.Sprintf("%x", sha256.Sum256(data))
+
+	s3.SetHanging(true)
+	// One S3 call: the SDK's first try and 3 retries, each cut after the timeout.
+	bound := 4*s3concurrent.ResponseHeaderTimeout + 20*time.Second
+	start := time.Now()
+	resp, err = do(http.MethodPut, put, nil, bound+30*time.Second)
+	elapsed := time.Since(start)
+	s3.SetHanging(false)
+	switch {
+	case err != nil:
+		t.Fatalf("the blob PUT got no answer while S3 hung (%v after %v)", err, elapsed.Round(time.Second))
+	case resp.StatusCode < 500:
+		t.Errorf("the blob PUT against a hung S3 answered %d, want an error", resp.StatusCode)
+	case elapsed > bound:
+		t.Errorf("the blob PUT answered %d after %v, beyond the bound %v", resp.StatusCode, elapsed.Round(time.Second), bound)
+	default:
+		t.Logf("blob PUT against a hung S3 answered %d after %v", resp.StatusCode, elapsed.Round(time.Second))
+	}
+	if err := push(t, reg.Host+"/"+repo+":after-s3-hang", randomImage(t, 4096, 2), synapsestub.DevUser, reg.Transport()); err != nil {
+		t.Errorf("push once S3 answers again: %v", err)
 	}
 }
