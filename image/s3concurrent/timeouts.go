@@ -24,12 +24,14 @@ import (
 // send their 200 header as soon as they start and keep the connection alive
 // with whitespace until they finish (Amazon S3 API Reference,
 // CompleteMultipartUpload and CopyObject), so a 100 GB layer's completion and
-// its 800-part copy are not cut. 20 s is some hundred times S3's usual time
-// to first byte. A timed-out call is retried by the AWS SDK (3 retries for
-// S3, its default retryer), so one S3 call fails after at most about
-// 4 × 20 s and the registry answers the client with an error
-// (TestBlobPutAgainstHungS3Fails).
-const ResponseHeaderTimeout = 20 * time.Second
+// its 800-part copy are not cut. 10 s is fifty times S3's usual time to
+// first byte (well under 200 ms). A timed-out call is retried by the AWS SDK
+// (3 retries, its default retryer for S3), so one S3 call fails after about
+// 4 × 10 s; a driver operation that makes calls in sequence after each
+// other's failure (s3-aws's Stat: HeadObject, then ListObjectsV2) after their
+// sum. The registry then answers its client with an error
+// (TestBlobPutAgainstHungS3Fails, TestS3CallsAgainstAHungS3Fail).
+const ResponseHeaderTimeout = 10 * time.Second
 
 // httpClient is the HTTP client of every S3 call: Go's default transport
 // (proxy from the environment, connection pooling, HTTP/2 attempts) with
