@@ -120,8 +120,10 @@ func TestBlobPutAgainstHungS3Fails(t *testing.T) {
 	put += sep + "digest=sha256:" + fmt.Sprintf("%x", sha256.Sum256(data))
 
 	s3.SetHanging(true)
-	// One S3 call: the SDK's first try and 3 retries, each cut after the timeout.
-	bound := 4*s3concurrent.ResponseHeaderTimeout + 20*time.Second
+	// Per S3 call the SDK's first try and 3 retries, each cut after the
+	// timeout; at most two calls in a row fail before the registry gives up
+	// (a Stat: HeadObject, then ListObjectsV2).
+	bound := 2*4*s3concurrent.ResponseHeaderTimeout + 15*time.Second
 	start := time.Now()
 	resp, err = do(http.MethodPut, put, nil, bound+30*time.Second)
 	elapsed := time.Since(start)
