@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/relay"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/registrytest"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/synapsestub"
 )
@@ -249,5 +251,96 @@ func TestRefusedEventsDoNotDelayOthers(t *testing.T) {
 	}
 	if c := sy.Notifications.Commits(); len(c) != 1 {
 		t.Errorf("commits %+v, want only the tagged push", c)
+	}
+}
+
+// relayPID is the process id of the relay the instance runs now: the last
+// "notification relay started" line of its log.
+func relayPID(t *testing.T, reg *registrytest.Registry) int {
+	t.Helper()
+	pid := 0
+	for _, l := range reg.Logs() {
+		var e struct {
+			Msg string `json:"msg"`
+			PID int    `json:"pid"`
+		}
+		if json.Unmarshal([]byte(l), &e) == nil && e.Msg == "notification relay started" {
+			pid = e.PID
+		}
+	}
+	if pid == 0 {
+		t.Fatal("the relay never logged its start")
+	}
+	return pid
+}
+
+// The relay process crashes (SIGKILL, no chance to clean up) while the
+// registry runs: it is restarted, the restart is logged for the alarm, and
+// the pushes made while it was down reach Synapse, each exactly once, through
+// the registry's retries.
+func TestRelayCrashLosesNothing(t *testing.T) {
+	t.Parallel()
+	sy := registrytest.StartSynapse(t)
+	q := registrytest.StartQueue(t, 5)
+	reg := registrytest.StartRegistry(t, registrytest.Options{Synapse: sy, Queue: q})
+	tr := reg.Transport()
+	ctx := waitContext(t, 120*time.Second)
+
+	before := randomImage(t, 1024, 1)
+	if err := push(t, reg.Host+"/"+repo+":before-crash", before, synapsestub.DevUser, tr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sy.Notifications.WaitForCommit(ctx, repo, digestOf(t, before).String()); err != nil {
+		t.Fatal(err)
+	}
+	for len(q.Server.Bodies(q.Name)) > 0 && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond) // nothing in delivery when the relay dies
+	}
+
+	crashed := relayPID(t, reg)
+	if err := syscall.Kill(crashed, syscall.SIGKILL); err != nil {
+		t.Fatalf("killing the relay (pid %d): %v", crashed, err)
+	}
+	digests := []v1.Hash{digestOf(t, before)}
+	for i := range 3 {
+		img := randomImage(t, 1024, 1)
+		if err := push(t, reg.Host+"/"+repo+":during-crash-"+string(rune('a'+i)), img, synapsestub.DevUser, tr); err != nil {
+			t.Fatal(err)
+		}
+		digests = append(digests, digestOf(t, img))
+	}
+	killed := time.Now()
+	for _, d := range digests[1:] {
+		if _, err := sy.Notifications.WaitForCommit(ctx, repo, d.String()); err != nil {
+			t.Fatalf("push made while the relay was down never recorded: %v", err)
+		}
+	}
+	t.Logf("pushes made while the relay was down recorded %v after the last of them", time.Since(killed))
+	for len(q.Server.Bodies(q.Name)) > 0 && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+	count := map[string]int{}
+	for _, c := range sy.Notifications.Commits() {
+		count[c.Digest]++
+	}
+	for _, d := range digests {
+		if count[d.String()] != 1 {
+			t.Errorf("%s recorded %d times, want once", d, count[d.String()])
+		}
+	}
+	if now := relayPID(t, reg); now == crashed {
+		t.Errorf("the relay still has pid %d", now)
+	}
+	// What the stack's metric filter (infra.RelayRestartsPattern) counts.
+	logged := false
+	for _, l := range reg.Logs() {
+		var e map[string]any
+		if json.Unmarshal([]byte(l), &e) == nil && e["component"] == "notification-relay" && e["msg"] == relay.RestartedMsg {
+			n, _ := e[relay.RestartsField].(float64)
+			logged = logged || n >= 1
+		}
+	}
+	if !logged {
+		t.Error("the restart was not logged as the stack's alarm counts it")
 	}
 }

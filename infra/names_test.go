@@ -32,7 +32,7 @@ var physicalNameInputs = []string{"name", "namePrefix", "bucketPrefix", "family"
 // declaredSinceTheFreeze are the children added after the frozen URNs were written (their
 // logical base names): no deployed stack holds them, so they are created, never replaced.
 // Add a child here only when it is really new, never to silence a rename.
-var declaredSinceTheFreeze = []string{"task-protection-policy"}
+var declaredSinceTheFreeze = []string{"task-protection-policy", "notification-relay-restarts"}
 
 // `pulumi up` after the component took a name must replace nothing in a deployed stack: every
 // resource in its state is found again under its old URN, through an alias, and names itself in

@@ -27,6 +27,14 @@ const (
 	notificationVisibilitySeconds = 60
 	// NotificationOldestAgeAlarmSeconds: an event older than this has not reached Synapse.
 	NotificationOldestAgeAlarmSeconds = 300
+	// RelayRestartsAlarmCount restarts of a task's notification relay within
+	// RelayRestartsAlarmSeconds raise an alarm: one restart loses nothing (the registry retries its
+	// events), but a relay that keeps dying holds every push of its task in the registry's memory.
+	RelayRestartsAlarmCount   = 3
+	RelayRestartsAlarmSeconds = 300
+	// RelayRestartsPattern matches the log line the relay's supervisor writes at each restart
+	// (image/relay, Supervise: component notification-relay with a restarts count).
+	RelayRestartsPattern = `{ $.component = "notification-relay" && $.restarts >= 1 }`
 )
 
 // NotificationRelayActions are what the relay does on the queue (image/relay): send, receive,
@@ -120,6 +128,41 @@ func newNotificationQueues(s *scope, alarmTopicArn pulumi.StringInput) (*Notific
 		return nil, err
 	}
 	return &NotificationQueues{QueueURL: queue.Url, QueueArn: queue.Arn, DeadLetterURL: dlq.Url, DeadLetterArn: dlq.Arn}, nil
+}
+
+// newRelayRestartsAlarm counts the relay's restarts in the registry's log group and alarms when
+// they repeat (docs/operations.md, "Notifications to Synapse").
+func newRelayRestartsAlarm(s *scope, logGroupName pulumi.StringOutput, alarmTopicArn pulumi.StringInput) error {
+	// Per registry: two registries in one stack must not count each other's restarts.
+	namespace := "SynapseDockerRegistry/" + s.names.qualified()
+	if _, err := cloudwatch.NewLogMetricFilter(s.ctx, s.name("notification-relay-restarts"), &cloudwatch.LogMetricFilterArgs{
+		LogGroupName: logGroupName,
+		Pattern:      pulumi.String(RelayRestartsPattern),
+		MetricTransformation: &cloudwatch.LogMetricFilterMetricTransformationArgs{
+			Name: pulumi.String("NotificationRelayRestarts"), Namespace: pulumi.String(namespace), Value: pulumi.String("1"),
+		},
+	}, s.opts("notification-relay-restarts")...); err != nil {
+		return err
+	}
+	args := &cloudwatch.MetricAlarmArgs{
+		AlarmDescription: pulumi.String(fmt.Sprintf("A task's notification relay restarted %d times in %d s: pushes wait in the registry's memory instead of the queue. docs/operations.md: notifications.",
+			RelayRestartsAlarmCount, RelayRestartsAlarmSeconds)),
+		Namespace:          pulumi.String(namespace),
+		MetricName:         pulumi.String("NotificationRelayRestarts"),
+		Statistic:          pulumi.String("Sum"),
+		Period:             pulumi.Int(RelayRestartsAlarmSeconds),
+		EvaluationPeriods:  pulumi.Int(1),
+		Threshold:          pulumi.Float64(RelayRestartsAlarmCount),
+		ComparisonOperator: pulumi.String("GreaterThanOrEqualToThreshold"),
+		// The filter publishes nothing while no relay restarts.
+		TreatMissingData: pulumi.String("notBreaching"),
+	}
+	if alarmTopicArn != nil {
+		args.AlarmActions = pulumi.Array{alarmTopicArn}
+		args.OkActions = pulumi.Array{alarmTopicArn}
+	}
+	_, err := cloudwatch.NewMetricAlarm(s.ctx, s.name("notification-relay-restarts"), args, s.opts("notification-relay-restarts")...)
+	return err
 }
 
 // grantRelay lets the task role use exactly these two queues, as the relay does.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/relay"
 )
 
 const (
@@ -119,6 +120,35 @@ func TestNotificationQueues(t *testing.T) {
 		}
 		if th, _ := age["threshold"].(float64); age == nil || th <= 0 || th > 600 || age["comparisonOperator"] != "GreaterThanThreshold" {
 			t.Errorf("no alarm on notifications delayed for more than a few minutes: %v", alarms)
+		}
+	})
+}
+
+// Restarts of the notification relay, which its supervisor logs (image/relay,
+// TestRelayCrashLosesNothing), are counted in the registry's log group and alarm when they repeat.
+func TestRelayRestartsAlarm(t *testing.T) {
+	const tLogMetricFilter = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+	forEachStack(t, func(t *testing.T, r *run) {
+		want := `{ $.component = "notification-relay" && $.` + relay.RestartsField + ` >= 1 }`
+		f := r.one(t, tLogMetricFilter, "notification-relay-restarts")
+		if f.InputString("pattern") != want {
+			t.Errorf("metric filter pattern %q, want %q (the supervisor's restart line)", f.InputString("pattern"), want)
+		}
+		if lg := r.one(t, tLogGroup, "registry"); f.InputString("logGroupName") == "" || f.InputString("logGroupName") != lg.InputString("name") {
+			t.Errorf("metric filter on log group %q, want the registry's %q", f.InputString("logGroupName"), lg.InputString("name"))
+		}
+		a := r.one(t, tMetricAlarm, "notification-relay-restarts")
+		if a.InputString("metricName") != f.InputString("metricTransformation.name") || a.InputString("namespace") != f.InputString("metricTransformation.namespace") {
+			t.Errorf("alarm on %s/%s, filter publishes %s/%s", a.InputString("namespace"), a.InputString("metricName"),
+				f.InputString("metricTransformation.namespace"), f.InputString("metricTransformation.name"))
+		}
+		if a.Inputs["threshold"] != float64(3) || a.InputString("statistic") != "Sum" || a.Inputs["period"] != float64(300) ||
+			a.InputString("comparisonOperator") != "GreaterThanOrEqualToThreshold" {
+			t.Errorf("relay restart alarm %v, want 3 or more restarts in 5 minutes", a.Inputs)
+		}
+		topic := r.one(t, tMetricAlarm, "no-healthy-targets").Inputs["alarmActions"]
+		if !slices.Equal(stringList(a.Inputs["alarmActions"]), stringList(topic)) || len(stringList(topic)) != 1 {
+			t.Errorf("relay restart alarm notifies %v, want the stack's alarm topic %v", a.Inputs["alarmActions"], topic)
 		}
 	})
 }

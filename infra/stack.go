@@ -239,6 +239,9 @@ func newDockerRegistry(ctx *pulumi.Context, name string, cfg *DockerRegistryArgs
 	if err != nil {
 		return nil, err
 	}
+	if err := newRelayRestartsAlarm(s, service.LogGroupName, alarmTopicArn); err != nil {
+		return nil, err
+	}
 	if err := newAutoscaling(s, service, lb); err != nil {
 		return nil, err
 	}

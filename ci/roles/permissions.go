@@ -233,8 +233,15 @@ var resourceTypePermissions = map[string][]perm{
 		Read:   []string{"cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"},
 		On: []string{"arn:aws:cloudwatch:{region}:{account}:alarm:alb-5xx-rate-*", "arn:aws:cloudwatch:{region}:{account}:alarm:no-healthy-targets-*",
 			"arn:aws:cloudwatch:{region}:{account}:alarm:unhealthy-targets-*", "arn:aws:cloudwatch:{region}:{account}:alarm:tasks-restarting-*",
-			"arn:aws:cloudwatch:{region}:{account}:alarm:notifications-*"},
+			"arn:aws:cloudwatch:{region}:{account}:alarm:notifications-*", "arn:aws:cloudwatch:{region}:{account}:alarm:notification-relay-restarts-*"},
 	}},
+	// The relay-restart count (infra/notifications.go): a filter on the registry's log group.
+	// PutMetricFilter and DeleteMetricFilter act on the log group; DescribeMetricFilters lists by
+	// group name prefix, so it gets the reads' log-group scope.
+	"aws:cloudwatch/logMetricFilter:LogMetricFilter": {
+		{Manage: []string{"logs:PutMetricFilter", "logs:DeleteMetricFilter"}, On: []string{logsPrefix + "/ecs/{project}/{stack}"}},
+		{Read: []string{"logs:DescribeMetricFilters"}, On: []string{logsPrefix + "*"}},
+	},
 	"aws:cloudwatch/dashboard:Dashboard": {{
 		Manage: []string{"cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"},
 		Read:   []string{"cloudwatch:GetDashboard"},

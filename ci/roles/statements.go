@@ -48,7 +48,7 @@ var (
 	freshELB = strings.NewReplacer("loadbalancer/app/registry-*/", "loadbalancer/app/{alb}/",
 		"listener/app/registry-*/", "listener/app/{alb}/", "listener-rule/app/registry-*/", "listener-rule/app/{alb}/",
 		"targetgroup/registry-*/", "targetgroup/{tg}/", "alb-access-logs-*", "{accessLogsPrefix}*")
-	freshChild = regexp.MustCompile(`([/:])((?:registry|execution|task|flow-logs|alarms|notifications|alb-5xx-rate|no-healthy-targets|unhealthy-targets|tasks-restarting)-\*)`)
+	freshChild = regexp.MustCompile(`([/:])((?:registry|execution|task|flow-logs|alarms|notifications|alb-5xx-rate|no-healthy-targets|unhealthy-targets|tasks-restarting|notification-relay-restarts)-\*)`)
 )
 
 func freshVariant(template string) string {

@@ -11,15 +11,17 @@ import (
 )
 
 // RelayArg is the hidden argument that makes the entrypoint binary run as the
-// notification relay (image/relay). The entrypoint starts a copy of itself with
-// it before exec'ing the registry, when SYNAPSE_REGISTRY_NOTIFICATION_QUEUE_URL
-// is set, and points the registry's notification endpoint at it.
+// notification relay's supervisor (image/relay, Supervise), which runs the
+// relay and restarts it if it exits. The entrypoint starts a copy of itself
+// with it before exec'ing the registry, when
+// SYNAPSE_REGISTRY_NOTIFICATION_QUEUE_URL is set, and points the registry's
+// notification endpoint at the relay.
 const RelayArg = "--internal-notification-relay"
 
 // RelayConfig is what the relay is started with: one JSON line on its stdin
 // (never its environment, which would show the notification secret in
-// /proc/<pid>/environ). The relay then reads stdin until EOF: the write end is
-// held by the registry, so EOF means the registry has exited.
+// /proc/<pid>/environ). The supervisor then reads stdin until EOF: the write
+// end is held by the registry, so EOF means the registry has exited.
 type RelayConfig struct {
 	// ListenAddr is where the registry's events arrive (loopback only).
 	ListenAddr string `json:"listenAddr"`

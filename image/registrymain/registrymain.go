@@ -19,6 +19,7 @@ import (
 // Main runs the registry command line (e.g. "serve", "/path/config.yml") and
 // returns its exit code.
 func Main(args []string) int {
+	registry.ServeCmd.Run = serveWithTimeouts
 	registry.RootCmd.SetArgs(args)
 	if err := registry.RootCmd.Execute(); err != nil {
 		return 1

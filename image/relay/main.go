@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -15,11 +16,11 @@ import (
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
 )
 
-// Main runs the relay as the entrypoint starts it (registryconfig.RelayArg):
-// its configuration is the first line of stdin, and it runs until stdin ends,
-// i.e. until the registry, which holds the other end, has exited. It ignores
-// SIGTERM, so it keeps taking events while the registry drains.
-func Main(stdin io.Reader, logw io.Writer) int {
+// Run runs the relay as its supervisor starts it (WorkerArg): its
+// configuration is the first line of stdin, and it runs until stdin ends,
+// i.e. until the supervisor closes it because the registry has exited. It
+// ignores SIGTERM, so it keeps taking events while the registry drains.
+func Run(stdin io.Reader, logw io.Writer) int {
 	log := &logger{w: logw}
 	signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
 	in := bufio.NewReader(stdin)
@@ -51,7 +52,7 @@ func Main(stdin io.Reader, logw io.Writer) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Consume(ctx); close(done) }()
-	log.line("info", "notification relay started", map[string]any{"listen": cfg.ListenAddr, "queue": cfg.QueueURL, "deadLetterQueue": cfg.DeadLetterQueueURL, "synapse": cfg.NotificationURL})
+	log.line("info", "notification relay started", map[string]any{"pid": os.Getpid(), "listen": cfg.ListenAddr, "queue": cfg.QueueURL, "deadLetterQueue": cfg.DeadLetterQueueURL, "synapse": cfg.NotificationURL})
 	_, _ = io.Copy(io.Discard, in) // until the registry exits
 	shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()

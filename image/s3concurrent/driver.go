@@ -18,9 +18,7 @@ package s3concurrent
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,10 +157,10 @@ func (d *driver) configure(p map[string]any) error {
 	if ak, sk := str("accesskey"), str("secretkey"); ak != "" && sk != "" {
 		cfg.WithCredentials(credentials.NewStaticCredentials(ak, sk, str("sessiontoken")))
 	}
-	if skipVerify {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
-		cfg.WithHTTPClient(&http.Client{Transport: tr})
+	client := httpClient(skipVerify)
+	cfg.WithHTTPClient(client)
+	if err := useClient(d.Driver, client); err != nil {
+		return err
 	}
 	sess, err := session.NewSession(cfg)
 	if err != nil {

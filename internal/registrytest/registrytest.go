@@ -63,8 +63,10 @@ func RunChildIfRequested() {
 		return
 	}
 	args := os.Args[1:]
-	if len(args) == 1 && args[0] == registryconfig.RelayArg {
-		os.Exit(relay.Main(os.Stdin, os.Stderr))
+	if len(args) == 1 {
+		if code, ok := relay.Main(args[0], os.Stdin, os.Stderr); ok {
+			os.Exit(code)
+		}
 	}
 	if len(args) > 0 && args[0] == "serve" {
 		os.Exit(registrymain.Main(args))

@@ -45,6 +45,7 @@ type S3 struct {
 	faker    http.Handler
 	server   *http.Server
 	failing  atomic.Bool
+	hanging  atomic.Pointer[chan struct{}] // closed when the hang ends
 	mu       sync.Mutex
 	requests []S3Request
 }
@@ -148,6 +149,16 @@ func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec.Status != 0 {
 		http.Error(w, "fake S3 is failing on purpose", rec.Status)
 		return
+	}
+	if hang := s.hanging.Load(); hang != nil {
+		// Take the request, then never answer until the hang ends or the
+		// client gives up: S3 accepted the request and stalls.
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-*hang:
+		case <-r.Context().Done():
+			return
+		}
 	}
 	if s.latency > 0 {
 		time.Sleep(s.latency)
@@ -274,6 +285,20 @@ func writeS3Error(w http.ResponseWriter, code gofakes3.ErrorCode, msg string) {
 
 // SetFailing makes every request fail with 503 (true) or be served (false).
 func (s *S3) SetFailing(failing bool) { s.failing.Store(failing) }
+
+// SetHanging makes every request hang (true): the stand-in reads it and sends
+// no response until SetHanging(false) or the client closes the connection,
+// as a stalled S3 request does. With false, hung requests are then served.
+func (s *S3) SetHanging(hanging bool) {
+	if hanging {
+		ch := make(chan struct{})
+		s.hanging.CompareAndSwap(nil, &ch)
+		return
+	}
+	if ch := s.hanging.Swap(nil); ch != nil {
+		close(*ch)
+	}
+}
 
 // Requests returns the requests received so far.
 func (s *S3) Requests() []S3Request {

@@ -191,6 +191,7 @@ var freeTypes = map[string]string{
 	"aws:acm/certificate:Certificate":                           "public ACM certificates are free",
 	"aws:acm/certificateValidation:CertificateValidation":       "a waiter, no AWS resource",
 	"aws:appautoscaling/target:Target":                          "free; its minimum sets the task count",
+	"aws:cloudwatch/logMetricFilter:LogMetricFilter":            "free; its custom metric is billed only for the hours a relay restart publishes to it",
 	"aws:appautoscaling/policy:Policy":                          "free; target tracking alarms are counted",
 	"aws:ec2/securityGroup:SecurityGroup":                       "free",
 	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":   "free",
