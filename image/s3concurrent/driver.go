@@ -75,8 +75,18 @@ type driver struct {
 	bucket        string
 	chunkSize     int
 	partsInFlight int
-	create        s3.CreateMultipartUploadInput // the options every new upload gets
-	buffers       sync.Pool                     // *[]byte of chunkSize
+	// copyThreshold, copyChunk and copyInFlight are s3-aws's multipartcopy*
+	// parameters, which Move follows as s3-aws's copy does.
+	copyThreshold, copyChunk, copyInFlight int64
+	create                                 s3.CreateMultipartUploadInput // the options every new upload gets
+	buffers                                sync.Pool                     // *[]byte of chunkSize
+	// uploads remembers, by key, the upload ID of each upload this process
+	// has in progress, so that resuming it (the registry's PATCH and PUT)
+	// lists its parts without first listing the bucket's uploads to find
+	// it: one round trip less each. ListParts proves the ID still in
+	// progress; an upload another task completed or aborted meanwhile
+	// answers NoSuchUpload and is looked up afresh (findUpload).
+	uploads sync.Map // key -> upload ID
 }
 
 // unsupported are s3-aws parameters this driver's own S3 client does not
@@ -135,6 +145,19 @@ func (d *driver) configure(p map[string]any) error {
 	d.bucket = str("bucket")
 	if d.chunkSize, err = intParam(p, "chunksize", 10<<20); err != nil {
 		return err
+	}
+	// s3-aws's defaults (registry/storage/driver/s3-aws/s3.go,
+	// defaultMultipartCopy*).
+	for _, c := range []struct {
+		name string
+		to   *int64
+		def  int
+	}{{"multipartcopythresholdsize", &d.copyThreshold, 32 << 20}, {"multipartcopychunksize", &d.copyChunk, 32 << 20}, {"multipartcopymaxconcurrency", &d.copyInFlight, 100}} {
+		v, err := intParam(p, c.name, c.def)
+		if err != nil {
+			return err
+		}
+		*c.to = int64(v)
 	}
 	secure, err := boolParam(p, "secure", true)
 	if err != nil {
@@ -202,6 +225,15 @@ func (d *driver) Writer(ctx context.Context, path string, appendMode bool) (stor
 	if !appendMode {
 		return d.newUpload(ctx, key)
 	}
+	if id, ok := d.uploads.Load(key); ok {
+		parts, err := d.listParts(ctx, key, id.(string))
+		if err == nil {
+			return d.resume(ctx, key, id.(string), parts), nil
+		}
+		// Completed or aborted by another task (or a failed listing):
+		// find the upload in progress as if nothing were remembered.
+		d.uploads.CompareAndDelete(key, id)
+	}
 	id, parts, err := d.findUpload(ctx, key)
 	if err != nil {
 		return nil, parseError(path, err)
@@ -236,7 +268,9 @@ func (d *driver) createUpload(ctx context.Context, key string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return aws.StringValue(out.UploadId), nil
+	id := aws.StringValue(out.UploadId)
+	d.uploads.Store(key, id)
+	return id, nil
 }
 
 // findUpload finds the multipart upload in progress at key and lists all its
@@ -257,13 +291,20 @@ func (d *driver) findUpload(ctx context.Context, key string) (string, []*s3.Part
 	if err != nil || id == "" {
 		return "", nil, err
 	}
+	parts, err := d.listParts(ctx, key, id)
+	return id, parts, err
+}
+
+// listParts lists every part of upload id at key, following the pagination
+// (1,000 parts a page).
+func (d *driver) listParts(ctx context.Context, key, id string) ([]*s3.Part, error) {
 	var parts []*s3.Part
-	err = d.client.ListPartsPagesWithContext(ctx, &s3.ListPartsInput{Bucket: aws.String(d.bucket), Key: aws.String(key), UploadId: aws.String(id)},
+	err := d.client.ListPartsPagesWithContext(ctx, &s3.ListPartsInput{Bucket: aws.String(d.bucket), Key: aws.String(key), UploadId: aws.String(id)},
 		func(page *s3.ListPartsOutput, last bool) bool {
 			parts = append(parts, page.Parts...)
 			return true
 		})
-	return id, parts, err
+	return parts, err
 }
 
 // parseError turns S3's "no such upload/key" into the driver's not found.
