@@ -81,7 +81,7 @@ type driver struct {
 	create                                 s3.CreateMultipartUploadInput // the options every new upload gets
 	buffers                                sync.Pool                     // *[]byte of chunkSize
 	// uploads remembers, by key, the upload ID of each upload this process
-	// has in progress, so that resuming it (the registry's PATCH and PUT)
+	// has started or resumed and not completed or aborted, so that resuming it (the registry's PATCH and PUT)
 	// lists its parts without first listing the bucket's uploads to find
 	// it: one round trip less each. ListParts proves the ID still in
 	// progress; an upload another task completed or aborted meanwhile
@@ -250,6 +250,7 @@ func (d *driver) Writer(ctx context.Context, path string, appendMode bool) (stor
 		}
 		return d.newUpload(ctx, key)
 	}
+	d.uploads.Store(key, id)
 	return d.resume(ctx, key, id, parts), nil
 }
 
