@@ -101,10 +101,18 @@ func (o S3Ops) String() string {
 }
 
 // s3RequestsSince are the S3 requests the stand-in received after the
-// first n.
+// first n, but for the health checks of every registry running.
 func (b *bench) s3RequestsSince(n int) []registrytest.S3Request {
 	reqs := b.s3.Requests()
-	return reqs[min(n, len(reqs)):]
+	return slices.DeleteFunc(reqs[min(n, len(reqs)):], isHealthCheck)
+}
+
+// isHealthCheck: the registry's storage health check (every
+// registryconfig.HealthInterval) stats "/", which s3-aws lists as the
+// objects under the whole bucket (rootdirectory "/": prefix "").
+func isHealthCheck(r registrytest.S3Request) bool {
+	q, _ := url.ParseQuery(r.RawQuery)
+	return s3Operation(r) == "ListObjects" && q.Get("prefix") == ""
 }
 
 // logS3Sequence logs the counts of reqs by operation and, in the order the

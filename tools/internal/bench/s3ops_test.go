@@ -34,6 +34,10 @@ func TestS3Operation(t *testing.T) {
 			t.Errorf("%s %s?%s: %s; want %s", tc.req.Method, tc.req.Path, tc.req.RawQuery, got, tc.want)
 		}
 	}
+	if !isHealthCheck(registrytest.S3Request{Method: "GET", Path: "/b", RawQuery: "list-type=2&max-keys=1&prefix="}) ||
+		isHealthCheck(registrytest.S3Request{Method: "GET", Path: "/b", RawQuery: "list-type=2&max-keys=1&prefix=docker%2Fregistry%2Fv2%2Frepositories"}) {
+		t.Error("only the listing of the whole bucket is the health check's")
+	}
 	ops := countS3Ops([]registrytest.S3Request{{Method: "HEAD", Path: "/b/k"}, {Method: "GET", Path: "/b/k"}, {Method: "HEAD", Path: "/b/j"}})
 	if got := ops.String(); got != "HeadObject 2, GetObject 1" || ops.Total() != 3 {
 		t.Errorf("counts %q (total %d); want \"HeadObject 2, GetObject 1\" (3)", got, ops.Total())
