@@ -1,7 +1,7 @@
 // Package s3concurrent is the registry's S3 storage driver with concurrent
 // part uploads, registered as "s3-concurrent". It is distribution's s3-aws
 // driver (imported as a library, unchanged) for everything but the blob
-// writer: registry 3.1's writer uploads each part synchronously inside the
+// writer and Move (move.go): registry 3.1's writer uploads each part synchronously inside the
 // client's PATCH stream, one at a time on one connection, so a layer moves at
 // one S3 connection's rate (about 85-90 MB/s) whatever the task. This
 // writer keeps up to PartsInFlight parts uploading at once, each on its own
@@ -14,6 +14,12 @@
 // upload in another request or task from its listed parts (paginated past
 // 1,000), the final commit (CompleteMultipartUpload), and up to 10,000 parts
 // (312 GiB at 32 MiB parts, for 100 GB layers).
+//
+// Around each blob the registry waits for a couple of dozen S3 round trips
+// one after the other; the driver saves those it can without a guarantee
+// less: resuming an upload it remembers skips ListMultipartUploads, and Move
+// deletes its source without listing it (docs/performance.md, "Round trips
+// per blob").
 package s3concurrent
 
 import (
