@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/distribution/v3/registry/storage/driver/base"
@@ -92,7 +93,8 @@ type driver struct {
 	// it: one round trip less each. ListParts proves the ID still in
 	// progress; an upload another task completed or aborted meanwhile
 	// answers NoSuchUpload and is looked up afresh (findUpload).
-	uploads sync.Map // key -> upload ID
+	uploads    sync.Map     // key -> upload ID
+	remembered atomic.Int64 // keys added to uploads since it was last cleared
 }
 
 // unsupported are s3-aws parameters this driver's own S3 client does not
@@ -256,7 +258,7 @@ func (d *driver) Writer(ctx context.Context, path string, appendMode bool) (stor
 		}
 		return d.newUpload(ctx, key)
 	}
-	d.uploads.Store(key, id)
+	d.remember(key, id)
 	return d.resume(ctx, key, id, parts), nil
 }
 
@@ -276,8 +278,21 @@ func (d *driver) createUpload(ctx context.Context, key string) (string, error) {
 		return "", err
 	}
 	id := aws.StringValue(out.UploadId)
-	d.uploads.Store(key, id)
+	d.remember(key, id)
 	return id, nil
+}
+
+// maxRemembered bounds the uploads remembered: uploads that clients abandon
+// are never completed or aborted by this process (the registry's purge
+// deletes their directories), so without a bound they would pile up.
+// Forgetting costs one ListMultipartUploads on the next resume.
+const maxRemembered = 10000
+
+func (d *driver) remember(key, id string) {
+	if _, loaded := d.uploads.Swap(key, id); !loaded && d.remembered.Add(1) > maxRemembered {
+		d.uploads.Clear()
+		d.remembered.Store(0)
+	}
 }
 
 // findUpload finds the multipart upload in progress at key and lists all its
