@@ -1,8 +1,8 @@
 // Package s3concurrent is the registry's S3 storage driver with concurrent
 // part uploads, registered as "s3-concurrent". It is distribution's s3-aws
 // driver (imported as a library, unchanged) for everything but the blob
-// writer and Move (move.go): registry 3.1's writer uploads each part synchronously inside the
-// client's PATCH stream, one at a time on one connection, so a layer moves at
+// writer and Move (move.go): registry 3.1's writer uploads each part
+// synchronously inside the client's PATCH stream, one at a time on one connection, so a layer moves at
 // one S3 connection's rate (about 85-90 MB/s) whatever the task. This
 // writer keeps up to PartsInFlight parts uploading at once, each on its own
 // connection, in fixed part buffers: an upload holds at most
@@ -88,9 +88,10 @@ type driver struct {
 	create                                 s3.CreateMultipartUploadInput // the options every new upload gets
 	buffers                                sync.Pool                     // *[]byte of chunkSize
 	// uploads remembers, by key, the upload ID of each upload this process
-	// has started or resumed and not completed or aborted, so that resuming it (the registry's PATCH and PUT)
-	// lists its parts without first listing the bucket's uploads to find
-	// it: one round trip less each. ListParts proves the ID still in
+	// has started or resumed and not completed or aborted, so that
+	// resuming it (the registry's PATCH and PUT) lists its parts without
+	// first listing the bucket's uploads to find it: one round trip less
+	// each. ListParts proves the ID still in
 	// progress; an upload another task completed or aborted meanwhile
 	// answers NoSuchUpload and is looked up afresh (findUpload).
 	uploads    sync.Map     // key -> upload ID
