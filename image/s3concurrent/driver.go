@@ -1,8 +1,8 @@
 // Package s3concurrent is the registry's S3 storage driver with concurrent
 // part uploads, registered as "s3-concurrent". It is distribution's s3-aws
 // driver (imported as a library, unchanged) for everything but the blob
-// writer: registry 3.1's writer uploads each part synchronously inside the
-// client's PATCH stream, one at a time on one connection, so a layer moves at
+// writer and Move (move.go): registry 3.1's writer uploads each part
+// synchronously inside the client's PATCH stream, one at a time on one connection, so a layer moves at
 // one S3 connection's rate (about 85-90 MB/s) whatever the task. This
 // writer keeps up to PartsInFlight parts uploading at once, each on its own
 // connection, in fixed part buffers: an upload holds at most
@@ -14,6 +14,12 @@
 // upload in another request or task from its listed parts (paginated past
 // 1,000), the final commit (CompleteMultipartUpload), and up to 10,000 parts
 // (312 GiB at 32 MiB parts, for 100 GB layers).
+//
+// Around each blob the registry waits for a couple of dozen S3 round trips
+// one after the other; the driver saves those it can without a guarantee
+// less: resuming an upload it remembers skips ListMultipartUploads, and Move
+// deletes its source without listing it (docs/performance.md, "Round trips
+// per blob").
 package s3concurrent
 
 import (
@@ -22,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/distribution/v3/registry/storage/driver/base"
@@ -73,8 +80,20 @@ type driver struct {
 	bucket        string
 	chunkSize     int
 	partsInFlight int
-	create        s3.CreateMultipartUploadInput // the options every new upload gets
-	buffers       sync.Pool                     // *[]byte of chunkSize
+	// copyThreshold, copyChunk and copyInFlight are s3-aws's multipartcopy*
+	// parameters, which Move follows as s3-aws's copy does.
+	copyThreshold, copyChunk, copyInFlight int64
+	create                                 s3.CreateMultipartUploadInput // the options every new upload gets
+	buffers                                sync.Pool                     // *[]byte of chunkSize
+	// uploads remembers, by key, the upload ID of each upload this process
+	// has started or resumed and not completed or aborted, so that
+	// resuming it (the registry's PATCH and PUT) lists its parts without
+	// first listing the bucket's uploads to find it: one round trip less
+	// each. ListParts proves the ID still in
+	// progress; an upload another task completed or aborted meanwhile
+	// answers NoSuchUpload and is looked up afresh (findUpload).
+	uploads    sync.Map     // key -> upload ID
+	remembered atomic.Int64 // keys added to uploads since it was last cleared
 }
 
 // unsupported are s3-aws parameters this driver's own S3 client does not
@@ -133,6 +152,19 @@ func (d *driver) configure(p map[string]any) error {
 	d.bucket = str("bucket")
 	if d.chunkSize, err = intParam(p, "chunksize", 10<<20); err != nil {
 		return err
+	}
+	// s3-aws's defaults (registry/storage/driver/s3-aws/s3.go,
+	// defaultMultipartCopy*).
+	for _, c := range []struct {
+		name string
+		to   *int64
+		def  int
+	}{{"multipartcopythresholdsize", &d.copyThreshold, 32 << 20}, {"multipartcopychunksize", &d.copyChunk, 32 << 20}, {"multipartcopymaxconcurrency", &d.copyInFlight, 100}} {
+		v, err := intParam(p, c.name, c.def)
+		if err != nil {
+			return err
+		}
+		*c.to = int64(v)
 	}
 	secure, err := boolParam(p, "secure", true)
 	if err != nil {
@@ -200,6 +232,15 @@ func (d *driver) Writer(ctx context.Context, path string, appendMode bool) (stor
 	if !appendMode {
 		return d.newUpload(ctx, key)
 	}
+	if id, ok := d.uploads.Load(key); ok {
+		parts, err := d.listParts(ctx, key, id.(string))
+		if err == nil {
+			return d.resume(ctx, key, id.(string), parts), nil
+		}
+		// Completed or aborted by another task (or a failed listing):
+		// find the upload in progress as if nothing were remembered.
+		d.uploads.CompareAndDelete(key, id)
+	}
 	id, parts, err := d.findUpload(ctx, key)
 	if err != nil {
 		return nil, parseError(path, err)
@@ -216,6 +257,7 @@ func (d *driver) Writer(ctx context.Context, path string, appendMode bool) (stor
 		}
 		return d.newUpload(ctx, key)
 	}
+	d.remember(key, id)
 	return d.resume(ctx, key, id, parts), nil
 }
 
@@ -234,7 +276,22 @@ func (d *driver) createUpload(ctx context.Context, key string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return aws.StringValue(out.UploadId), nil
+	id := aws.StringValue(out.UploadId)
+	d.remember(key, id)
+	return id, nil
+}
+
+// maxRemembered bounds the uploads remembered: uploads that clients abandon
+// are never completed or aborted by this process (the registry's purge
+// deletes their directories), so without a bound they would pile up.
+// Forgetting costs one ListMultipartUploads on the next resume.
+const maxRemembered = 10000
+
+func (d *driver) remember(key, id string) {
+	if _, loaded := d.uploads.Swap(key, id); !loaded && d.remembered.Add(1) > maxRemembered {
+		d.uploads.Clear()
+		d.remembered.Store(0)
+	}
 }
 
 // findUpload finds the multipart upload in progress at key and lists all its
@@ -255,13 +312,20 @@ func (d *driver) findUpload(ctx context.Context, key string) (string, []*s3.Part
 	if err != nil || id == "" {
 		return "", nil, err
 	}
+	parts, err := d.listParts(ctx, key, id)
+	return id, parts, err
+}
+
+// listParts lists every part of upload id at key, following the pagination
+// (1,000 parts a page).
+func (d *driver) listParts(ctx context.Context, key, id string) ([]*s3.Part, error) {
 	var parts []*s3.Part
-	err = d.client.ListPartsPagesWithContext(ctx, &s3.ListPartsInput{Bucket: aws.String(d.bucket), Key: aws.String(key), UploadId: aws.String(id)},
+	err := d.client.ListPartsPagesWithContext(ctx, &s3.ListPartsInput{Bucket: aws.String(d.bucket), Key: aws.String(key), UploadId: aws.String(id)},
 		func(page *s3.ListPartsOutput, last bool) bool {
 			parts = append(parts, page.Parts...)
 			return true
 		})
-	return id, parts, err
+	return parts, err
 }
 
 // parseError turns S3's "no such upload/key" into the driver's not found.

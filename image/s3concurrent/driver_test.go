@@ -26,7 +26,12 @@ func params(s *registrytest.S3, root string) map[string]any {
 
 func newDriver(t testing.TB, s *registrytest.S3, root string) storagedriver.StorageDriver {
 	t.Helper()
-	d, err := s3concurrent.FromParameters(context.Background(), params(s, root))
+	return newDriverWith(t, params(s, root))
+}
+
+func newDriverWith(t testing.TB, p map[string]any) storagedriver.StorageDriver {
+	t.Helper()
+	d, err := s3concurrent.FromParameters(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}

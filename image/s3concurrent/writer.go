@@ -173,6 +173,7 @@ func (w *writer) Cancel(ctx context.Context) error {
 	}
 	w.cancelled = true
 	_ = w.flush()
+	w.d.uploads.CompareAndDelete(w.key, w.uploadID)
 	_, err := w.d.client.AbortMultipartUploadWithContext(ctx, &s3.AbortMultipartUploadInput{
 		Bucket: aws.String(w.d.bucket), Key: aws.String(w.key), UploadId: aws.String(w.uploadID),
 	})
@@ -200,6 +201,7 @@ func (w *writer) Commit(ctx context.Context) error {
 		}
 		w.parts = []*s3.Part{{ETag: out.ETag, PartNumber: aws.Int64(1), Size: aws.Int64(0)}}
 	}
+	defer w.d.uploads.CompareAndDelete(w.key, w.uploadID)
 	if err := w.complete(ctx); err != nil {
 		_, aerr := w.d.client.AbortMultipartUploadWithContext(ctx, &s3.AbortMultipartUploadInput{
 			Bucket: aws.String(w.d.bucket), Key: aws.String(w.key), UploadId: aws.String(w.uploadID),
@@ -234,6 +236,7 @@ const restartCopySize = 1 << 30
 // instead, to be sent with what follows.
 func (w *writer) restartUpload() error {
 	w.restart = false
+	w.d.uploads.CompareAndDelete(w.key, w.uploadID)
 	if len(w.parts) == 0 {
 		// Nothing before the hole: start from nothing on a clean upload.
 		_, _ = w.d.client.AbortMultipartUploadWithContext(w.ctx, &s3.AbortMultipartUploadInput{

@@ -413,11 +413,16 @@ func TestRegistryEnv(t *testing.T) {
 // targets: 70 % of the direct upload, the one-upload memory bound, the digest.
 func TestSingleLayerAndVerifiedPushRows(t *testing.T) {
 	r := results()
-	r.Single = &PushResult{Direct: Runs{sample(100, 0, 0)}, Registry: Runs{sample(69, 1, 100*MiB)}, Uploads: 1}
+	r.Single = &PushResult{Direct: Runs{sample(100, 0, 0)}, Registry: Runs{sample(69, 1, 100*MiB)}, Uploads: 1, S3: S3Ops{"UploadPart": 128, "HeadObject": 9}}
 	r.Verify = &VerifyResult{Size: 10 * GiB, Seconds: 100}
 	verdicts := map[string]Verdict{}
+	measured := map[string]string{}
 	for _, row := range r.Rows() {
 		verdicts[row.Figure] = row.Verdict
+		measured[row.Figure] = row.Measured
+	}
+	if got := measured["S3 requests of one push of the 4 GiB layer alone through the registry (config and layer)"]; got != "137: UploadPart 128, HeadObject 9" {
+		t.Errorf("S3 requests row: %q", got)
 	}
 	for fig, want := range map[string]Verdict{
 		"Push, one 4 GiB layer alone: through the registry":                        NotMet, // 69 %

@@ -186,6 +186,10 @@ func (r *Results) Rows() []Row {
 				Target:   fmt.Sprintf("≤ 1 × %d × %s + idle = %s", BuffersPerUpload, FormatSize(r.ChunkSize), FormatSize(int64(bound))),
 				Verdict:  verdict(peak <= bound)},
 		)
+		if len(p.S3) > 0 {
+			rows = append(rows, Row{Figure: "S3 requests of one push of the " + size + " layer alone through the registry (config and layer)",
+				Measured: fmt.Sprintf("%d: %s", p.S3.Total(), p.S3)})
+		}
 	}
 	if v := r.Verify; v != nil {
 		m := fmt.Sprintf("stored bytes have the layer's digest; %.0f s (%.0f MiB/s)", v.Seconds, float64(v.Size)/MiB/v.Seconds)

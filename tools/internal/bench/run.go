@@ -70,6 +70,9 @@ type PushResult struct {
 	// Uploads is how many layer uploads run at once: pushers × layers in
 	// flight per push (at most Jobs).
 	Uploads int
+	// S3 counts the S3 requests of the last push through the registry, by
+	// operation (the single-layer push only).
+	S3 S3Ops
 }
 
 // NotifyResult counts the notification requests (POSTs) Synapse receives.

@@ -16,6 +16,8 @@ import (
 type VerifyResult struct {
 	Size    int64
 	Seconds float64
+	// S3 counts the S3 requests the push made, by operation.
+	S3 S3Ops
 	// Err is why the push or the check failed; nil if the bytes S3 stores
 	// have the layer's digest.
 	Err error
@@ -66,6 +68,7 @@ func (b *bench) singlePhase() *PushResult {
 		registry := func() {
 			b.deleteKeys([]string{blobKey(blobs[0]), blobKey(blobs[1])})
 			b.check(ResetPeakMemory(reg.PID()), "registry memory")
+			seen := len(b.s3.Requests())
 			r = b.timedBytes(size, reg, func() error {
 				tr := clientTransport(reg.Transport())
 				defer tr.CloseIdleConnections()
@@ -74,6 +77,7 @@ func (b *bench) singlePhase() *PushResult {
 			after, err := ReadMemory(reg.PID())
 			b.check(err, "registry memory")
 			r.Memory = Memory{RSS: started.RSS, Peak: after.Peak}
+			pr.S3 = b.logS3Sequence("single-layer push", b.s3RequestsSince(seen))
 		}
 		inTurn(i, direct, registry)
 		b.logf("single %s layer, run %d/%d: direct %s, registry %s (CPU %.2f s, peak %s)", FormatSize(size), i+1, b.cfg.SingleRuns,
@@ -93,15 +97,17 @@ func (b *bench) verifyPhase() *VerifyResult {
 	reg := b.startRegistry(registrytest.Options{})
 	defer reg.Kill()
 	res := &VerifyResult{Size: size}
+	seen := len(b.s3.Requests())
 	start := time.Now()
 	tr := clientTransport(reg.Transport())
 	defer tr.CloseIdleConnections()
 	res.Err = writeImage(reg.Host+"/syn1/bench-verify:v1", img, tr, b.cfg.Jobs)
 	res.Seconds = time.Since(start).Seconds()
+	res.S3 = countS3Ops(b.s3RequestsSince(seen))
 	if res.Err == nil {
 		res.Err = b.storedDigestIs(blobs[1])
 	}
-	b.logf("verified push of one %s layer in %.0f s: %v", FormatSize(size), res.Seconds, res.Err)
+	b.logf("verified push of one %s layer in %.0f s: %v; S3 requests: %s", FormatSize(size), res.Seconds, res.Err, res.S3)
 	b.deleteKeys([]string{blobKey(blobs[0]), blobKey(blobs[1])})
 	return res
 }
