@@ -27,7 +27,7 @@ func Main(args []string, program func(ctx *pulumi.Context) error, placeholders m
 	stdout, stderr io.Writer, opts ...Option) int {
 	fs := flag.NewFlagSet("synth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	stack := fs.String("stack", "", "stack to synthesize: dev or prod (required)")
+	stack := fs.String("stack", "", "stack to synthesize: any stack with a Pulumi.<stack>.yaml, e.g. dev (required)")
 	dir := fs.String("dir", ".", "directory of Pulumi.yaml (searched upwards, like the Pulumi CLI)")
 	out := fs.String("out", filepath.Join("build", "synth"), "directory for <stack>.json")
 	strict := fs.Bool("strict", false, "fail, as `pulumi preview` would, on a declared secret the stack has not set instead of using a placeholder")

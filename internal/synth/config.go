@@ -80,7 +80,7 @@ func (w Warning) String() string { return w.Message }
 // placeholders, and their keys are listed as secret.
 func LoadStack(dir, stack string, opts LoadOptions) (*StackConfig, []Warning, error) {
 	if stack == "" {
-		return nil, nil, errors.New("no stack selected: pass the stack name (e.g. dev or prod)")
+		return nil, nil, errors.New("no stack selected: pass the stack name (any stack with a Pulumi.<stack>.yaml, e.g. dev)")
 	}
 	// "org/project/dev" and "dev" name the same stack file.
 	stackName := stack[strings.LastIndex(stack, "/")+1:]
