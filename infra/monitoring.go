@@ -51,7 +51,6 @@ type monitoringInputs struct {
 // the service, and the dashboard.
 func newMonitoring(s *scope, in monitoringInputs) (*Monitoring, error) {
 	topicArn := in.alarmTopicArn
-	actions := pulumi.Array{topicArn}
 	lbDims := pulumi.StringMap{"LoadBalancer": in.lb.ArnSuffix}
 	tgDims := pulumi.StringMap{"LoadBalancer": in.lb.ArnSuffix, "TargetGroup": in.lb.TargetGroupArnSuffix}
 	svcDims := pulumi.StringMap{"ClusterName": in.service.ClusterName, "ServiceName": in.service.ServiceName}
@@ -118,9 +117,7 @@ func newMonitoring(s *scope, in monitoringInputs) (*Monitoring, error) {
 		}},
 	}
 	for _, a := range alarms {
-		args := a.args
-		args.AlarmActions, args.OkActions = actions, actions
-		if _, err := cloudwatch.NewMetricAlarm(s.ctx, s.name(a.name), &args, s.opts(a.name)...); err != nil {
+		if err := newAlarm(s, a.name, a.args, topicArn); err != nil {
 			return nil, err
 		}
 	}
@@ -237,3 +234,14 @@ type dashboardValues struct {
 }
 
 func (dashboardInputs) ElementType() reflect.Type { return reflect.TypeFor[dashboardValues]() }
+
+// newAlarm declares one alarm that notifies topicArn when it fires and when it clears (no
+// actions when topicArn is nil).
+func newAlarm(s *scope, name string, args cloudwatch.MetricAlarmArgs, topicArn pulumi.StringInput) error {
+	if topicArn != nil {
+		args.AlarmActions = pulumi.Array{topicArn}
+		args.OkActions = pulumi.Array{topicArn}
+	}
+	_, err := cloudwatch.NewMetricAlarm(s.ctx, s.name(name), &args, s.opts(name)...)
+	return err
+}

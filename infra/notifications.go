@@ -97,7 +97,7 @@ func newNotificationQueues(s *scope, alarmTopicArn pulumi.StringInput) (*Notific
 	}
 
 	alarm := func(name, description string, q *sqs.Queue, metric string, threshold float64) error {
-		args := &cloudwatch.MetricAlarmArgs{
+		return newAlarm(s, name, cloudwatch.MetricAlarmArgs{
 			AlarmDescription:   pulumi.String(description),
 			Namespace:          pulumi.String("AWS/SQS"),
 			MetricName:         pulumi.String(metric),
@@ -109,13 +109,7 @@ func newNotificationQueues(s *scope, alarmTopicArn pulumi.StringInput) (*Notific
 			ComparisonOperator: pulumi.String("GreaterThanThreshold"),
 			// SQS sends no data points for an idle queue: nothing to see is healthy.
 			TreatMissingData: pulumi.String("notBreaching"),
-		}
-		if alarmTopicArn != nil {
-			args.AlarmActions = pulumi.Array{alarmTopicArn}
-			args.OkActions = pulumi.Array{alarmTopicArn}
-		}
-		_, err := cloudwatch.NewMetricAlarm(s.ctx, s.name(name), args, s.opts(name)...)
-		return err
+		}, alarmTopicArn)
 	}
 	if err := alarm("notifications-dead-letters",
 		"Registry events are in the notification dead-letter queue: pushes Synapse has not recorded. docs/operations.md: inspect and replay the dead-letter queue.",
@@ -144,7 +138,7 @@ func newRelayRestartsAlarm(s *scope, logGroupName pulumi.StringOutput, alarmTopi
 	}, s.opts("notification-relay-restarts")...); err != nil {
 		return err
 	}
-	args := &cloudwatch.MetricAlarmArgs{
+	return newAlarm(s, "notification-relay-restarts", cloudwatch.MetricAlarmArgs{
 		AlarmDescription: pulumi.String(fmt.Sprintf("A task's notification relay restarted %d times in %d s: pushes wait in the registry's memory instead of the queue. docs/operations.md: notifications.",
 			RelayRestartsAlarmCount, RelayRestartsAlarmSeconds)),
 		Namespace:          pulumi.String(namespace),
@@ -156,13 +150,7 @@ func newRelayRestartsAlarm(s *scope, logGroupName pulumi.StringOutput, alarmTopi
 		ComparisonOperator: pulumi.String("GreaterThanOrEqualToThreshold"),
 		// The filter publishes nothing while no relay restarts.
 		TreatMissingData: pulumi.String("notBreaching"),
-	}
-	if alarmTopicArn != nil {
-		args.AlarmActions = pulumi.Array{alarmTopicArn}
-		args.OkActions = pulumi.Array{alarmTopicArn}
-	}
-	_, err := cloudwatch.NewMetricAlarm(s.ctx, s.name("notification-relay-restarts"), args, s.opts("notification-relay-restarts")...)
-	return err
+	}, alarmTopicArn)
 }
 
 // grantRelay lets the task role use exactly these two queues, as the relay does.
