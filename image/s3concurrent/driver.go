@@ -84,7 +84,7 @@ type driver struct {
 	// parameters, which Move follows as s3-aws's copy does.
 	copyThreshold, copyChunk, copyInFlight int64
 	create                                 s3.CreateMultipartUploadInput // the options every new upload gets
-	buffers                                sync.Pool                     // *[]byte of chunkSize
+	buffers                                *partBuffers                  // of chunkSize
 	// uploads remembers, by key, the upload ID of each upload this process
 	// has started or resumed and not completed or aborted, so that
 	// resuming it (the registry's PATCH and PUT) lists its parts without
@@ -135,7 +135,7 @@ func FromParameters(ctx context.Context, parameters map[string]any) (*Driver, er
 	if err := d.configure(params); err != nil {
 		return nil, err
 	}
-	d.buffers.New = func() any { b := make([]byte, d.chunkSize); return &b }
+	d.buffers = newPartBuffers(d.chunkSize, defaultBufferIdle)
 	return &Driver{base.Base{StorageDriver: d}}, nil
 }
 

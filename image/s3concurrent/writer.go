@@ -83,7 +83,7 @@ func (w *writer) Write(p []byte) (int, error) {
 			return written, err
 		}
 		if w.buf == nil {
-			w.buf = w.d.buffers.Get().(*[]byte)
+			w.buf = w.firstBuffer()
 			w.fill = 0
 		}
 		n := copy((*w.buf)[w.fill:], p)
@@ -91,13 +91,39 @@ func (w *writer) Write(p []byte) (int, error) {
 		w.size += int64(n)
 		written += n
 		p = p[n:]
-		if w.fill == len(*w.buf) {
-			if err := w.send(); err != nil {
-				return written, err
-			}
+		if w.fill < len(*w.buf) {
+			continue
+		}
+		if len(*w.buf) < w.d.chunkSize {
+			// The small first buffer is full: the blob is not small, move
+			// to a part buffer.
+			big := w.d.buffers.get()
+			copy(*big, (*w.buf)[:w.fill])
+			w.buf = big
+			continue
+		}
+		if err := w.send(); err != nil {
+			return written, err
 		}
 	}
 	return written, nil
+}
+
+// smallBlobBuffer is the buffer an upload's first bytes go to: most blobs
+// (image configs, small layers) are far smaller than a part, and a part
+// buffer for each would hold chunksize of memory per small upload in flight.
+// A blob that outgrows it moves to a part buffer, at the cost of one copy of
+// smallBlobBuffer bytes.
+const smallBlobBuffer = 1 << 20
+
+// firstBuffer is the buffer the next bytes go to: a small one for the first
+// part of a new upload, a part buffer otherwise.
+func (w *writer) firstBuffer() *[]byte {
+	if w.next == 1 && w.size == 0 && smallBlobBuffer < w.d.chunkSize {
+		b := make([]byte, smallBlobBuffer)
+		return &b
+	}
+	return w.d.buffers.get()
 }
 
 // send uploads the buffer as the next part, in the background once a slot
@@ -112,14 +138,14 @@ func (w *writer) send() error {
 	select {
 	case w.slots <- struct{}{}:
 	case <-w.ctx.Done():
-		w.d.buffers.Put(buf)
+		w.d.buffers.put(buf)
 		return w.ctx.Err()
 	}
 	w.inFlight.Add(1)
 	go func() {
 		defer w.inFlight.Done()
 		defer func() { <-w.slots }()
-		defer w.d.buffers.Put(buf)
+		defer w.d.buffers.put(buf)
 		out, err := w.d.client.UploadPartWithContext(w.ctx, &s3.UploadPartInput{
 			Bucket: aws.String(w.d.bucket), Key: aws.String(w.key), UploadId: aws.String(w.uploadID),
 			PartNumber: aws.Int64(number), Body: bytes.NewReader((*buf)[:n]), ContentLength: aws.Int64(int64(n)),
@@ -149,7 +175,7 @@ func (w *writer) flush() error {
 	if w.fill > 0 {
 		err = w.send()
 	} else if w.buf != nil {
-		w.d.buffers.Put(w.buf)
+		w.d.buffers.put(w.buf)
 		w.buf = nil
 	}
 	w.inFlight.Wait()
@@ -284,7 +310,7 @@ func (w *writer) readTail(off int64) error {
 		return err
 	}
 	defer out.Body.Close()
-	w.buf = w.d.buffers.Get().(*[]byte)
+	w.buf = w.d.buffers.get()
 	n, err := io.ReadFull(out.Body, (*w.buf)[:w.size-off])
 	w.fill = n
 	return err
