@@ -56,7 +56,7 @@ type Config struct {
 // DefaultConfig is `make bench`.
 func DefaultConfig() Config {
 	return Config{
-		Size: GiB, Layers: 4, Runs: 5, Warmup: 1,
+		Size: GiB, Layers: 4, Runs: 3, Warmup: 1,
 		PullConcurrency: []int{1, 8}, PushConcurrency: []int{1, 8},
 		Jobs: 4, S3TLS: true,
 		SingleLayer: 4 * GiB, SingleRuns: 3, VerifyLayer: 10 * GiB,

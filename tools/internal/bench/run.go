@@ -58,8 +58,13 @@ type Results struct {
 
 // PullResult are the pull runs at one concurrency.
 type PullResult struct {
-	Direct   Runs // the blobs fetched straight from S3
-	Redirect Runs // through the registry, redirects on (deployed)
+	Direct Runs // the blobs fetched straight from S3
+	// Ranged: through the registry, redirects on (deployed), the client
+	// fetching ranges of the redirect's URL as Direct does of S3's (the
+	// pull target); Redirect: the same with one GET per layer, as
+	// go-containerregistry fetches.
+	Ranged   Runs
+	Redirect Runs
 	Stream   Runs // through the registry, redirects off
 }
 
@@ -341,15 +346,19 @@ func mibps(r Sample) string { return fmt.Sprintf("%.0f MiB/s", r.Throughput()/Mi
 func (b *bench) pullPhase(c int, redirect, stream *registrytest.Registry) *PullResult {
 	pr := &PullResult{}
 	for i := range b.cfg.Warmup + b.cfg.Runs {
-		var d, on, off Sample
+		var d, ranged, on, off Sample
 		inTurn(i,
 			func() { d = b.timed(c, nil, func(int) error { return b.pullDirect() }) },
+			func() {
+				ranged = b.timed(c, redirect, func(int) error { return b.pullRegistryRanged(redirect, pullRepo) })
+			},
 			func() { on = b.timed(c, redirect, func(int) error { return b.pullRegistry(redirect, pullRepo) }) },
 			func() { off = b.timed(c, stream, func(int) error { return b.pullRegistry(stream, pullRepo) }) })
-		b.logf("pull, %d at once, %s: direct %s, registry (redirects) %s (CPU %.2f s), registry (streaming) %s (CPU %.2f s)",
-			c, b.runLabel(i), mibps(d), mibps(on), on.CPU, mibps(off), off.CPU)
+		b.logf("pull, %d at once, %s: direct %s, registry (redirects, ranges) %s (CPU %.2f s), registry (redirects, one GET a layer) %s (CPU %.2f s), registry (streaming) %s (CPU %.2f s)",
+			c, b.runLabel(i), mibps(d), mibps(ranged), ranged.CPU, mibps(on), on.CPU, mibps(off), off.CPU)
 		if i >= b.cfg.Warmup {
 			pr.Direct = append(pr.Direct, d)
+			pr.Ranged = append(pr.Ranged, ranged)
 			pr.Redirect = append(pr.Redirect, on)
 			pr.Stream = append(pr.Stream, off)
 		}
@@ -360,7 +369,7 @@ func (b *bench) pullPhase(c int, redirect, stream *registrytest.Registry) *PullR
 // pushPhase: c clients upload the image straight to S3 (multipart), then push it through the
 // registry. One registry process serves every run of a level, as a deployed task serves push
 // after push (its buffer pool warm after the warm-up run); its peak resident memory is reset
-// before each run, and the bound is taken from its memory when it had just started. Before each
+// before each run, and the bound is taken from its memory at rest (idleMemory). Before each
 // run the image's blobs are deleted from S3, so the registry moves every upload into place as it
 // does for a new image (it skips the move for a blob that exists).
 func (b *bench) pushPhase(c int) *PushResult {
@@ -369,8 +378,7 @@ func (b *bench) pushPhase(c int) *PushResult {
 	b.deleteBlobs() // the pulled image's: memory for the pushes
 	reg := b.startRegistry(registrytest.Options{})
 	defer reg.Kill()
-	started, err := ReadMemory(reg.PID())
-	b.check(err, "registry memory")
+	started := b.idleMemory(reg)
 	for i := range b.cfg.Warmup + b.cfg.Runs {
 		var d, r Sample
 		var before, after Memory
@@ -410,6 +418,21 @@ func (b *bench) pushPhase(c int) *PushResult {
 	return pr
 }
 
+// idleMemory is reg's memory at rest, the base of the memory bound: after it
+// has served one push of a small image (its first requests set up the S3
+// client, TLS sessions and caches, megabytes a task holds whether or not it
+// is uploading) and holding no upload.
+func (b *bench) idleMemory(reg *registrytest.Registry) Memory {
+	img, err := random.Image(1024, 1)
+	b.check(err, "idle image")
+	tr := clientTransport(reg.Transport())
+	defer tr.CloseIdleConnections()
+	b.check(writeImage(reg.Host+"/syn1/bench-idle:v1", img, tr, b.cfg.Jobs), "idle push")
+	m, err := ReadMemory(reg.PID())
+	b.check(err, "registry memory")
+	return m
+}
+
 // inTurn calls fs, starting with the i-th (modulo their number): each
 // variant goes first in some runs, so that what a run leaves behind (garbage
 // to collect, memory to return) does not always weigh on the same one.
@@ -425,9 +448,15 @@ func inTurn(i int, fs ...func()) {
 // order).
 func (b *bench) notifyPhase(label, path string, reg *registrytest.Registry) *NotifyResult {
 	nr := &NotifyResult{}
+	// The counts depend on the image's blobs, not their sizes: an image of
+	// as many small layers is counted in seconds, not minutes.
+	img, err := random.Image(1024, int64(b.cfg.Layers))
+	b.check(err, "notification image")
 	for i := range b.cfg.Runs {
 		repo := fmt.Sprintf("syn1/bench-notify-%s-%d", label, i)
-		b.check(b.pushRegistry(reg, repo), "notification push")
+		tr := clientTransport(reg.Transport())
+		b.check(writeImage(reg.Host+"/"+repo+":v1", img, tr, b.cfg.Jobs), "notification push")
+		tr.CloseIdleConnections()
 		b.barrier(reg)
 		pushes := b.deliveriesFor(repo)
 		b.check(b.pullRegistry(reg, repo), "notification pull")

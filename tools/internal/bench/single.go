@@ -46,8 +46,7 @@ func (b *bench) singlePhase() *PushResult {
 	pr := &PushResult{Uploads: 1}
 	reg := b.startRegistry(registrytest.Options{})
 	defer reg.Kill()
-	started, err := ReadMemory(reg.PID())
-	b.check(err, "registry memory")
+	started := b.idleMemory(reg)
 	for i := range b.cfg.SingleRuns {
 		var d, r Sample
 		direct := func() {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -12,9 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/s3"
 	"github.com/aws/aws-sdk-go/service/s3/s3manager"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/registrytest"
@@ -95,6 +98,54 @@ func (b *bench) pullRegistry(reg *registrytest.Registry, repo string) error {
 	})
 }
 
+// pullRegistryRanged pulls repo through reg as a client that downloads each
+// layer in ranges, as containerd's multipart layer fetch does and as
+// pullDirect does straight from S3: the manifest and config through the
+// registry, then each layer's GET, whose redirect it does not follow but
+// fetches in RangeSize ranges, S3Parts at once. It fails if the registry
+// answers a layer's GET with anything but a redirect: the ranges must go to
+// S3.
+func (b *bench) pullRegistryRanged(reg *registrytest.Registry, repo string) error {
+	tr := clientTransport(reg.Transport())
+	defer tr.CloseIdleConnections()
+	ref, err := name.ParseReference(reg.Host + "/" + repo + ":v1")
+	if err != nil {
+		return err
+	}
+	img, err := remote.Image(ref, remoteOptions(tr, b.cfg.Jobs)...)
+	if err != nil {
+		return err
+	}
+	if _, err := img.RawConfigFile(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	auth := &authn.Basic{Username: synapsestub.DevUser.Name, Password: synapsestub.DevUser.Password}
+	rt, err := transport.NewWithContext(context.Background(), ref.Context().Registry, auth, tr, []string{ref.Context().Scope(transport.PullScope)})
+	if err != nil {
+		return err
+	}
+	api := &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	s3client := &http.Client{Transport: tr}
+	return forEach(len(m.Layers), b.cfg.Jobs, func(i int) error {
+		l := m.Layers[i]
+		u := fmt.Sprintf("https://%s/v2/%s/blobs/%s", reg.Host, ref.Context().RepositoryStr(), l.Digest)
+		resp, err := api.Get(u)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusTemporaryRedirect || loc == "" {
+			return fmt.Errorf("GET %s: %s (Location %q), want a redirect to S3", u, resp.Status, loc)
+		}
+		return b.getRangedURL(s3client, loc, l.Digest, l.Size)
+	})
+}
+
 // pullDirect fetches the same blobs (config, then the layers, Jobs at a time)
 // straight from the S3 stand-in, as a good S3 client does: each layer in
 // ranged GETs, S3Parts at once (AWS's byte-range fetches), its digest
@@ -121,6 +172,12 @@ var rangeBuffers = sync.Pool{New: func() any { b := make([]byte, RangeSize); ret
 // and checks the digest of the ranges in order; at most S3Parts ranges are
 // held at once.
 func (b *bench) getRanged(client *http.Client, d v1.Hash, size int64) error {
+	return b.getRangedURL(client, b.s3.ObjectURL(blobKey(d)), d, size)
+}
+
+// getRangedURL is getRanged from url: S3's object, or where the registry
+// redirects a blob's GET.
+func (b *bench) getRangedURL(client *http.Client, url string, d v1.Hash, size int64) error {
 	n := int((size + RangeSize - 1) / RangeSize)
 	type result struct {
 		buf *[]byte
@@ -139,7 +196,7 @@ func (b *bench) getRanged(client *http.Client, d v1.Hash, size int64) error {
 				first := int64(i) * RangeSize
 				last := min(first+RangeSize, size) - 1
 				buf := rangeBuffers.Get().(*[]byte)
-				k, err := getRange(client, b.s3.ObjectURL(blobKey(d)), first, last, (*buf)[:last-first+1])
+				k, err := getRange(client, url, first, last, (*buf)[:last-first+1])
 				results[i] <- result{buf, k, err}
 			}()
 		}
@@ -160,7 +217,7 @@ func (b *bench) getRanged(client *http.Client, d v1.Hash, size int64) error {
 		return errors.Join(errs...)
 	}
 	if got := fmt.Sprintf("%x", h.Sum(nil)); got != d.Hex {
-		return fmt.Errorf("GET %s: content has digest %s", blobKey(d), got)
+		return fmt.Errorf("GET %s: content has digest %s, not %s", url, got, d.Hex)
 	}
 	return nil
 }
