@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -197,5 +200,50 @@ func TestResumeAfterAHoleKeepsOnlyTheContiguousParts(t *testing.T) {
 	}
 	if got := readAll(t, d, "/holey"); !bytes.Equal(got, want) {
 		t.Errorf("the blob has %d bytes, not the %d written before the hole and after it", len(got), len(want))
+	}
+}
+
+// Each part's bytes are protected by the SHA-256 SigV4 signs, which S3 checks
+// against what it receives (a part that does not match is refused with
+// XAmzContentSHA256Mismatch); the MD5 the SDK would add as Content-MD5 checks
+// the same bytes again at a higher CPU cost, and is not sent.
+func TestPartsCarryTheirSignedHashAndNoMD5(t *testing.T) {
+	t.Parallel()
+	s := registrytest.StartS3(t, "bucket")
+	d := inner(t, s)
+	data := randomData(t, 2*minPartSize+9)
+	w, err := d.Writer(context.Background(), "/blob", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(w, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for off := 0; off < len(data); off += minPartSize {
+		sum := sha256.Sum256(data[off:min(off+minPartSize, len(data))])
+		want[hex.EncodeToString(sum[:])] = true
+	}
+	parts := 0
+	for _, r := range s.Requests() {
+		if r.Method != "PUT" || !strings.Contains(r.RawQuery, "partNumber=") {
+			continue
+		}
+		parts++
+		if got := r.Header.Get("X-Amz-Content-Sha256"); !want[got] {
+			t.Errorf("part %s: X-Amz-Content-Sha256 %q is not the SHA-256 of any part's bytes: S3 could not refuse a corrupted part", r.RawQuery, got)
+		}
+		if !strings.Contains(r.Header.Get("Authorization"), "x-amz-content-sha256") {
+			t.Errorf("part %s: the payload hash is not among the signed headers: %q", r.RawQuery, r.Header.Get("Authorization"))
+		}
+		if md5 := r.Header.Get("Content-Md5"); md5 != "" {
+			t.Errorf("part %s carries Content-MD5 %q: a second hash of every byte", r.RawQuery, md5)
+		}
+	}
+	if parts != len(want) {
+		t.Errorf("%d parts uploaded, want %d", parts, len(want))
 	}
 }
