@@ -119,7 +119,12 @@ type bench struct {
 	img    v1.Image
 	config []byte    // the image's config blob
 	blobs  []v1.Hash // config, then layers
-	bytes  int64     // layer bytes of one image
+	// manifest is the image's manifest, which the direct transfers move as
+	// an object of its own so that they move what a pull or push through the
+	// registry does; manifestDigest names it in the registry's layout.
+	manifest       []byte
+	manifestDigest v1.Hash
+	bytes          int64 // layer bytes of one image
 
 	barriers int
 }
@@ -266,6 +271,10 @@ func (b *bench) makeImage() {
 	b.img = img
 	b.config, err = img.RawConfigFile()
 	b.check(err, "image config")
+	b.manifest, err = img.RawManifest()
+	b.check(err, "image manifest")
+	b.manifestDigest, err = img.Digest()
+	b.check(err, "image digest")
 	cd, err := img.ConfigName()
 	b.check(err, "image config digest")
 	b.blobs = []v1.Hash{cd}

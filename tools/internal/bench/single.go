@@ -3,6 +3,7 @@ package bench
 import (
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -42,6 +43,8 @@ func (b *bench) singlePhase() *PushResult {
 	img, layer, blobs := b.oneLayerImage(b.cfg.SingleLayer, 1001)
 	config, err := img.RawConfigFile()
 	b.check(err, "single-layer config")
+	manifest, err := img.RawManifest()
+	b.check(err, "single-layer manifest")
 	size, _ := layer.Size()
 	pr := &PushResult{Uploads: 1}
 	reg := b.startRegistry(registrytest.Options{})
@@ -51,18 +54,15 @@ func (b *bench) singlePhase() *PushResult {
 		var d, r Sample
 		direct := func() {
 			prefix := fmt.Sprintf("bench/single/r%d", i)
+			var keys []string
 			d = b.timedBytes(size, nil, func() error {
-				if err := b.uploadDirect(prefix+"/config", bytesReader(config)); err != nil {
-					return err
-				}
-				rc, err := layer.Compressed()
-				if err != nil {
-					return err
-				}
-				defer rc.Close()
-				return b.uploadDirect(prefix+"/layer", rc)
+				var err error
+				keys, err = b.uploadImageDirect(prefix, []func() (io.ReadCloser, error){
+					func() (io.ReadCloser, error) { return io.NopCloser(bytesReader(config)), nil }, layer.Compressed,
+				}, manifest)
+				return err
 			})
-			b.deleteKeys([]string{prefix + "/config", prefix + "/layer"})
+			b.deleteKeys(keys)
 		}
 		registry := func() {
 			b.deleteKeys([]string{blobKey(blobs[0]), blobKey(blobs[1])})

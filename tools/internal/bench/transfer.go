@@ -146,14 +146,18 @@ func (b *bench) pullRegistryRanged(reg *registrytest.Registry, repo string) erro
 	})
 }
 
-// pullDirect fetches the same blobs (config, then the layers, Jobs at a time)
-// straight from the S3 stand-in, as a good S3 client does: each layer in
-// ranged GETs, S3Parts at once (AWS's byte-range fetches), its digest
-// verified in order like the registry client does.
+// pullDirect fetches the same objects (the manifest, the config, then the
+// layers, Jobs at a time) straight from the S3 stand-in, as a good S3 client
+// does: each layer in ranged GETs, S3Parts at once (AWS's byte-range
+// fetches), its digest verified in order like the registry client does. The
+// manifest is read where the registry stored it (the image pushed to pull).
 func (b *bench) pullDirect() error {
 	tr := clientTransport(registrytest.Transport(b.s3.Certificate))
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
+	if err := b.getRanged(client, b.manifestDigest, int64(len(b.manifest))); err != nil {
+		return err
+	}
 	if err := b.getRanged(client, b.blobs[0], int64(len(b.config))); err != nil {
 		return err
 	}
@@ -244,27 +248,39 @@ func getRange(client *http.Client, url string, first, last int64, buf []byte) (i
 	return k, nil
 }
 
-// pushDirect uploads the config and every layer (Jobs at a time) under
-// prefix as a good S3 client does: multipart uploads in the registry's part
-// size with S3Parts parts in flight (the AWS SDK's upload manager); it
-// returns the keys written.
+// pushDirect uploads the image under prefix as a good S3 client does, in
+// the order a push through the registry makes (go-containerregistry's
+// remote.Write): the config and the layers, Jobs at a time, each a multipart
+// upload in the registry's part size with S3Parts parts in flight (the AWS
+// SDK's upload manager), then the manifest; it returns the keys written.
 func (b *bench) pushDirect(prefix string) ([]string, error) {
-	keys := make([]string, len(b.blobs))
-	for i, d := range b.blobs {
-		keys[i] = prefix + "/" + d.Hex
+	blobs := []func() (io.ReadCloser, error){func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.config)), nil }}
+	for _, l := range b.layers {
+		blobs = append(blobs, l.Compressed)
 	}
-	if err := b.uploadDirect(keys[0], bytes.NewReader(b.config)); err != nil {
-		return keys, err
+	return b.uploadImageDirect(prefix, blobs, b.manifest)
+}
+
+// uploadImageDirect uploads blobs under prefix, Jobs at a time, then the
+// manifest; it returns the keys written.
+func (b *bench) uploadImageDirect(prefix string, blobs []func() (io.ReadCloser, error), manifest []byte) ([]string, error) {
+	keys := make([]string, len(blobs)+1)
+	for i := range blobs {
+		keys[i] = fmt.Sprintf("%s/blob-%d", prefix, i)
 	}
-	err := forEach(len(b.layers), b.cfg.Jobs, func(i int) error {
-		rc, err := b.layers[i].Compressed()
+	keys[len(blobs)] = prefix + "/manifest"
+	err := forEach(len(blobs), b.cfg.Jobs, func(i int) error {
+		rc, err := blobs[i]()
 		if err != nil {
 			return err
 		}
 		defer rc.Close()
-		return b.uploadDirect(keys[i+1], rc)
+		return b.uploadDirect(keys[i], rc)
 	})
-	return keys, err
+	if err != nil {
+		return keys, err
+	}
+	return keys, b.uploadDirect(keys[len(blobs)], bytes.NewReader(manifest))
 }
 
 func (b *bench) uploadDirect(key string, r io.Reader) error {
