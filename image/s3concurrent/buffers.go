@@ -1,60 +1,132 @@
 package s3concurrent
 
 import (
+	"context"
+	"math"
+	"runtime/debug"
 	"sync"
 	"time"
 )
 
-// partBuffers hands out the writers' part buffers and keeps the returned
-// ones for the next part. A sync.Pool would not do: it drops its contents at
-// every other garbage collection, so a long upload would allocate a fresh
-// chunk-sized buffer after each collection and leave the old one as garbage,
-// which the collector lets grow up to the live heap (GOGC=100) before it
-// runs again. The registry's memory would then exceed what the parts in
-// flight hold (docs/performance.md, "Memory per upload"). Buffers returned
-// and not taken again within idle are released, so an idle task gives its
-// memory back.
+// partBuffers hands out the writers' part buffers, keeps the returned ones
+// for the next part, and holds the process to a budget of them.
+//
+// A sync.Pool would not do: it drops its contents at every other garbage
+// collection, so a long upload would allocate a fresh chunk-sized buffer
+// after each collection and leave the old one as garbage, which the
+// collector lets grow up to the live heap (GOGC=100) before it runs again.
+// Buffers returned and not taken again within idle are released, so an idle
+// task gives its memory back.
+//
+// The budget (limit buffers; 0: none) is what keeps a burst of pushes from
+// killing the task for memory: each upload may hold PartsInFlight + 1
+// buffers, and nothing bounds how many uploads the load balancer sends one
+// task before autoscaling adds others (minutes). When the budget is spent, a
+// writer that needs a buffer waits for one to come back from a part that
+// completes, so its client's stream slows down instead (TCP flow control).
+// Waiting holds no buffer, and every buffer in use belongs to a part in
+// flight (bounded by the S3 client's timeouts) or to a part being filled
+// from a client, so the wait ends.
 type partBuffers struct {
-	size int
-	idle time.Duration
+	size  int
+	idle  time.Duration
+	limit int
 
 	mu        sync.Mutex
 	free      []*[]byte
-	allocated int         // buffers made so far
-	timer     *time.Timer // releases the free buffers once idle passes without a get
+	allocated int            // buffers made and not released: in use or free
+	made      int            // buffers made in all, for the tests
+	waiters   []chan *[]byte // writers waiting for a buffer, first come first served
+	timer     *time.Timer    // releases the free buffers once idle passes without a get
 }
 
 // defaultBufferIdle: the registry reads a part's bytes in seconds at any
 // client rate worth keeping a buffer for.
 const defaultBufferIdle = 30 * time.Second
 
-func newPartBuffers(size int, idle time.Duration) *partBuffers {
-	return &partBuffers{size: size, idle: idle}
+// partBufferShare is the share of the Go runtime's memory limit (GOMEMLIMIT,
+// which the entrypoint sets to 90 % of the task's memory) part buffers may
+// take; the rest is the process itself, each upload's connections and small
+// buffers (docs/performance.md, "Memory per upload"), and the collector's
+// room to work.
+const partBufferShare = 0.75
+
+// bufferBudget is how many buffers of size fit in partBufferShare of the
+// memory limit (bytes; math.MaxInt64: none), never fewer than one upload's
+// perUpload; 0 means no budget.
+func bufferBudget(memoryLimit int64, size, perUpload int) int {
+	if memoryLimit <= 0 || memoryLimit == math.MaxInt64 {
+		return 0
+	}
+	return max(int(float64(memoryLimit)*partBufferShare)/size, perUpload)
 }
 
-func (p *partBuffers) get() *[]byte {
+// runtimeMemoryLimit is the Go runtime's memory limit (GOMEMLIMIT), or
+// math.MaxInt64 when none is set.
+func runtimeMemoryLimit() int64 { return debug.SetMemoryLimit(-1) }
+
+func newPartBuffers(size int, idle time.Duration, limit int) *partBuffers {
+	return &partBuffers{size: size, idle: idle, limit: limit}
+}
+
+// get returns a buffer: a free one, a new one within the budget, or the next
+// one returned; it fails only if ctx ends first.
+func (p *partBuffers) get(ctx context.Context) (*[]byte, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.touch()
 	if n := len(p.free); n > 0 {
 		b := p.free[n-1]
 		p.free[n-1] = nil
 		p.free = p.free[:n-1]
-		return b
+		p.mu.Unlock()
+		return b, nil
 	}
-	p.allocated++
-	b := make([]byte, p.size)
-	return &b
+	if p.limit == 0 || p.allocated < p.limit {
+		p.allocated++
+		p.made++
+		p.mu.Unlock()
+		b := make([]byte, p.size)
+		return &b, nil
+	}
+	wait := make(chan *[]byte, 1)
+	p.waiters = append(p.waiters, wait)
+	p.mu.Unlock()
+	select {
+	case b := <-wait:
+		return b, nil
+	case <-ctx.Done():
+		p.mu.Lock()
+		for i, w := range p.waiters {
+			if w == wait {
+				p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+				break
+			}
+		}
+		p.mu.Unlock()
+		select {
+		case b := <-wait: // handed over as ctx ended: pass it on
+			p.put(b)
+		default:
+		}
+		return nil, ctx.Err()
+	}
 }
 
-// put returns b for the next part; a buffer of another size (a small
-// blob's, see smallBlobBuffer) is left to the garbage collector.
+// put returns b for the next part, to a waiting writer first; a buffer of
+// another size (a small blob's, see smallBlobBuffer) is left to the garbage
+// collector.
 func (p *partBuffers) put(b *[]byte) {
 	if len(*b) != p.size {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if len(p.waiters) > 0 {
+		w := p.waiters[0]
+		p.waiters = p.waiters[1:]
+		w <- b
+		return
+	}
 	p.free = append(p.free, b)
 	p.touch()
 }
@@ -71,13 +143,14 @@ func (p *partBuffers) touch() {
 func (p *partBuffers) release() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.allocated -= len(p.free)
 	clear(p.free)
 	p.free = p.free[:0]
 }
 
-// held is how many buffers wait in the free list.
-func (p *partBuffers) held() int {
+// counts are the buffers free and allocated (in use or free), for the tests.
+func (p *partBuffers) counts() (free, allocated int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.free)
+	return len(p.free), p.allocated
 }

@@ -3,42 +3,123 @@ package s3concurrent
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
 )
+
+func mustGet(t *testing.T, p *partBuffers) *[]byte {
+	t.Helper()
+	b, err := p.get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 // A long upload takes and returns part buffers for hours; a sync.Pool
 // empties itself every other garbage collection, so each collection would
 // cost a fresh chunk-sized buffer and leave the old one as garbage.
 func TestPartBuffersSurviveGarbageCollections(t *testing.T) {
-	p := newPartBuffers(1<<20, time.Hour)
-	b := p.get()
+	p := newPartBuffers(1<<20, time.Hour, 0)
+	b := mustGet(t, p)
 	p.put(b)
 	runtime.GC()
 	runtime.GC()
-	if got := p.get(); got != b {
+	if got := mustGet(t, p); got != b {
 		t.Fatal("the returned buffer did not survive two garbage collections: every part after a collection allocates afresh")
 	}
-	if p.allocated != 1 {
-		t.Fatalf("%d buffers allocated for one in use at a time, want 1", p.allocated)
+	if p.made != 1 {
+		t.Fatalf("%d buffers made for one in use at a time, want 1", p.made)
 	}
 }
 
 func TestIdlePartBuffersAreReleased(t *testing.T) {
-	p := newPartBuffers(1<<20, 20*time.Millisecond)
-	a, b := p.get(), p.get()
+	p := newPartBuffers(1<<20, 20*time.Millisecond, 0)
+	a, b := mustGet(t, p), mustGet(t, p)
 	p.put(a)
 	p.put(b)
-	if p.held() != 2 {
-		t.Fatalf("%d buffers held after two were returned, want 2", p.held())
+	if free, _ := p.counts(); free != 2 {
+		t.Fatalf("%d buffers held after two were returned, want 2", free)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for p.held() > 0 && time.Now().Before(deadline) {
+	for free, _ := p.counts(); free > 0 && time.Now().Before(deadline); free, _ = p.counts() {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if p.held() != 0 {
-		t.Fatalf("%d idle buffers still held: an idle task never gives its memory back", p.held())
+	if free, allocated := p.counts(); free != 0 || allocated != 0 {
+		t.Fatalf("%d idle buffers still held (%d counted against the budget): an idle task never gives its memory back", free, allocated)
+	}
+}
+
+// With the budget spent, a writer waits for a buffer instead of allocating
+// one; the next buffer returned goes to it, and a writer whose request ends
+// while it waits gives up without taking one.
+func TestPartBuffersStayWithinTheBudget(t *testing.T) {
+	p := newPartBuffers(1<<20, time.Hour, 2)
+	a, b := mustGet(t, p), mustGet(t, p)
+	got := make(chan *[]byte)
+	go func() {
+		c, err := p.get(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		got <- c
+	}()
+	select {
+	case <-got:
+		t.Fatal("a third buffer was handed out with a budget of two: a burst of uploads can exceed the task's memory")
+	case <-time.After(100 * time.Millisecond):
+	}
+	p.put(a)
+	select {
+	case c := <-got:
+		if c != a {
+			t.Error("the waiting writer did not get the buffer returned")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting writer never got the buffer returned")
+	}
+	if _, allocated := p.counts(); allocated != 2 || p.made != 2 {
+		t.Fatalf("%d buffers allocated, %d made; want 2 and 2", allocated, p.made)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := p.get(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("get with the budget spent and the request ended: %v, want the context's error", err)
+	}
+	p.put(b)
+	if free, _ := p.counts(); free != 1 {
+		t.Fatalf("the buffer returned after a waiter gave up is not free (%d free): it would be lost to the budget", free)
+	}
+}
+
+// The budget follows the Go runtime's memory limit, which the entrypoint
+// sets from the task's memory: none without a limit, never less than one
+// upload's buffers.
+func TestBufferBudgetFollowsTheMemoryLimit(t *testing.T) {
+	const chunk, perUpload = 32 << 20, 6
+	for _, c := range []struct {
+		limit int64
+		want  int
+	}{
+		{math.MaxInt64, 0},
+		{3686 << 20, 86}, // prod: 90 % of 4 GiB; 75 % of it in 32 MiB buffers
+		{1843 << 20, 43}, // dev: 90 % of 2 GiB
+		{64 << 20, perUpload},
+	} {
+		if got := bufferBudget(c.limit, chunk, perUpload); got != c.want {
+			t.Errorf("budget for a %d MiB limit: %d buffers, want %d", c.limit>>20, got, c.want)
+		}
 	}
 }
 
@@ -46,24 +127,55 @@ func TestIdlePartBuffersAreReleased(t *testing.T) {
 // a blob that outgrows it keeps its first bytes in the part buffer it moves to.
 func TestSmallBlobsHoldNoPartBuffer(t *testing.T) {
 	const chunk = 8 << 20
-	d := &driver{chunkSize: chunk, partsInFlight: 2, buffers: newPartBuffers(chunk, time.Hour)}
+	d := &driver{chunkSize: chunk, partsInFlight: 2, buffers: newPartBuffers(chunk, time.Hour, 0)}
 	w := &writer{d: d, ctx: context.Background(), next: 1, slots: make(chan struct{}, 2)}
 	first := bytes.Repeat([]byte("config"), 100)
 	if _, err := w.Write(first); err != nil {
 		t.Fatal(err)
 	}
-	if d.buffers.allocated != 0 || len(*w.buf) != smallBlobBuffer {
-		t.Fatalf("a %d-byte blob took %d part buffers (buffer of %d bytes), want none (%d bytes)", len(first), d.buffers.allocated, len(*w.buf), smallBlobBuffer)
+	if d.buffers.made != 0 || len(*w.buf) != smallBlobBuffer {
+		t.Fatalf("a %d-byte blob took %d part buffers (buffer of %d bytes), want none (%d bytes)", len(first), d.buffers.made, len(*w.buf), smallBlobBuffer)
 	}
 	more := bytes.Repeat([]byte{7}, 2*smallBlobBuffer)
 	if _, err := w.Write(more); err != nil {
 		t.Fatal(err)
 	}
-	if d.buffers.allocated != 1 || len(*w.buf) != chunk {
-		t.Fatalf("after %d bytes: %d part buffers, buffer of %d bytes; want 1 of %d", w.size, d.buffers.allocated, len(*w.buf), chunk)
+	if d.buffers.made != 1 || len(*w.buf) != chunk {
+		t.Fatalf("after %d bytes: %d part buffers, buffer of %d bytes; want 1 of %d", w.size, d.buffers.made, len(*w.buf), chunk)
 	}
 	want := append(append([]byte{}, first...), more...)
 	if !bytes.Equal((*w.buf)[:w.fill], want) {
 		t.Fatal("the bytes written before the move to a part buffer were not kept")
+	}
+}
+
+// image/README.md states the budget of prod's and dev's tasks; it follows the
+// code and the stack files' task memory.
+func TestReadmeStatesTheBudget(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	budget := func(stack string) int {
+		b, err := os.ReadFile("../../Pulumi." + stack + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile(`(?m)^\s*synapse-docker-registry:memory:\s*"?(\d+)`).FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("Pulumi.%s.yaml sets no memory", stack)
+		}
+		mib, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		limit := (mib << 20) / 100 * registryconfig.GoMemLimitPercent
+		return bufferBudget(limit, registryconfig.S3ChunkSize, registryconfig.S3PartsInFlight+1)
+	}
+	prod, dev := budget("prod"), budget("dev")
+	perUpload := registryconfig.S3PartsInFlight + 1
+	want := fmt.Sprintf("%d buffers\n  of 32 MiB in prod's 4 GiB task, %d in dev's 2 GiB, i.e. %d and %d uploads at full speed", prod, dev, prod/perUpload, dev/perUpload)
+	if !strings.Contains(string(readme), want) {
+		t.Errorf("image/README.md does not state the part-buffer budget as the code computes it: want %q", want)
+	}
+	if !strings.Contains(string(readme), fmt.Sprintf("at most %.0f %% of it in part buffers", partBufferShare*100)) {
+		t.Errorf("image/README.md does not state the budget's share of GOMEMLIMIT, %.0f %%", partBufferShare*100)
 	}
 }

@@ -135,7 +135,7 @@ func FromParameters(ctx context.Context, parameters map[string]any) (*Driver, er
 	if err := d.configure(params); err != nil {
 		return nil, err
 	}
-	d.buffers = newPartBuffers(d.chunkSize, defaultBufferIdle)
+	d.buffers = newPartBuffers(d.chunkSize, defaultBufferIdle, bufferBudget(runtimeMemoryLimit(), d.chunkSize, inFlight+1))
 	return &Driver{base.Base{StorageDriver: d}}, nil
 }
 

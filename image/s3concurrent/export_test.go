@@ -15,3 +15,17 @@ func Internals(d storagedriver.StorageDriver, path string) (client *s3.S3, bucke
 	in := d.(*Driver).StorageDriver.(*driver)
 	return in.client, in.bucket, in.S3BucketKey(path), in.partsInFlight
 }
+
+// LimitBuffers sets d's part-buffer budget to n buffers and returns how many
+// it has made so far.
+func LimitBuffers(d storagedriver.StorageDriver, n int) func() int {
+	p := d.(*Driver).StorageDriver.(*driver).buffers
+	p.mu.Lock()
+	p.limit = n
+	p.mu.Unlock()
+	return func() int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.made
+	}
+}

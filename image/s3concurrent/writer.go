@@ -83,8 +83,11 @@ func (w *writer) Write(p []byte) (int, error) {
 			return written, err
 		}
 		if w.buf == nil {
-			w.buf = w.firstBuffer()
-			w.fill = 0
+			buf, err := w.firstBuffer()
+			if err != nil {
+				return written, err
+			}
+			w.buf, w.fill = buf, 0
 		}
 		n := copy((*w.buf)[w.fill:], p)
 		w.fill += n
@@ -97,7 +100,10 @@ func (w *writer) Write(p []byte) (int, error) {
 		if len(*w.buf) < w.d.chunkSize {
 			// The small first buffer is full: the blob is not small, move
 			// to a part buffer.
-			big := w.d.buffers.get()
+			big, err := w.d.buffers.get(w.ctx)
+			if err != nil {
+				return written, err
+			}
 			copy(*big, (*w.buf)[:w.fill])
 			w.buf = big
 			continue
@@ -118,12 +124,12 @@ const smallBlobBuffer = 1 << 20
 
 // firstBuffer is the buffer the next bytes go to: a small one for the first
 // part of a new upload, a part buffer otherwise.
-func (w *writer) firstBuffer() *[]byte {
+func (w *writer) firstBuffer() (*[]byte, error) {
 	if w.next == 1 && w.size == 0 && smallBlobBuffer < w.d.chunkSize {
 		b := make([]byte, smallBlobBuffer)
-		return &b
+		return &b, nil
 	}
-	return w.d.buffers.get()
+	return w.d.buffers.get(w.ctx)
 }
 
 // send uploads the buffer as the next part, in the background once a slot
@@ -310,7 +316,9 @@ func (w *writer) readTail(off int64) error {
 		return err
 	}
 	defer out.Body.Close()
-	w.buf = w.d.buffers.get()
+	if w.buf, err = w.d.buffers.get(w.ctx); err != nil {
+		return err
+	}
 	n, err := io.ReadFull(out.Body, (*w.buf)[:w.size-off])
 	w.fill = n
 	return err

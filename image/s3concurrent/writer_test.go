@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -245,5 +246,49 @@ func TestPartsCarryTheirSignedHashAndNoMD5(t *testing.T) {
 	}
 	if parts != len(want) {
 		t.Errorf("%d parts uploaded, want %d", parts, len(want))
+	}
+}
+
+// Uploads that together want more part buffers than the budget share them:
+// each waits for a buffer a completed part returns, none fails, and the
+// process never makes more than the budget.
+func TestUploadsBeyondTheBufferBudgetShareIt(t *testing.T) {
+	t.Parallel()
+	s := registrytest.StartS3With(t, registrytest.S3Options{Model: registrytest.S3Model{Latency: 20 * time.Millisecond}})
+	d := inner(t, s)
+	budget := d.partsInFlight + 1 // one upload's worth, for three uploads
+	made := s3concurrent.LimitBuffers(d.StorageDriver, budget)
+	blobs := make([][]byte, 3)
+	errs := make([]error, len(blobs))
+	var wg sync.WaitGroup
+	for i := range blobs {
+		blobs[i] = randomData(t, 6*minPartSize+i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w, err := d.Writer(context.Background(), fmt.Sprintf("/blob-%d", i), false)
+			if err == nil {
+				_, err = io.Copy(w, bytes.NewReader(blobs[i]))
+			}
+			if err == nil {
+				err = w.Commit(context.Background())
+			}
+			if err == nil {
+				err = w.Close()
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("upload %d: %v", i, err)
+		}
+		if !bytes.Equal(readAll(t, d, fmt.Sprintf("/blob-%d", i)), blobs[i]) {
+			t.Errorf("upload %d: the committed object differs from what was written", i)
+		}
+	}
+	if n := made(); n > budget {
+		t.Errorf("%d part buffers made with a budget of %d", n, budget)
 	}
 }
