@@ -140,12 +140,23 @@ func (p *partBuffers) touch() {
 	p.timer.Reset(p.idle)
 }
 
+// release drops the free buffers and hands their memory back to the
+// operating system at once. Dropped buffers are only garbage: in a process
+// that has gone idle no allocation triggers a collection, so the task would
+// keep reporting them as used (the memory scaling policy would never scale
+// in), and the next burst would allocate new buffers next to the old ones
+// (the benchmark saw 1.3 GiB where 24 buffers need 0.8). A forced collection
+// after 30 s without a part costs milliseconds on a heap that small.
 func (p *partBuffers) release() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.allocated -= len(p.free)
+	n := len(p.free)
+	p.allocated -= n
 	clear(p.free)
 	p.free = p.free[:0]
+	p.mu.Unlock()
+	if n > 0 {
+		debug.FreeOSMemory()
+	}
 }
 
 // counts are the buffers free and allocated (in use or free), for the tests.

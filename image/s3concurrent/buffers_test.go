@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"testing"
@@ -100,6 +101,36 @@ func TestPartBuffersStayWithinTheBudget(t *testing.T) {
 	p.put(b)
 	if free, _ := p.counts(); free != 1 {
 		t.Fatalf("the buffer returned after a waiter gave up is not free (%d free): it would be lost to the budget", free)
+	}
+}
+
+// Released buffers are collected and their memory handed back at once, not
+// whenever the next allocation triggers a collection: an idle task does no
+// allocating.
+func TestReleasedBuffersAreCollected(t *testing.T) {
+	const size = 64 << 20
+	runtime.GC()
+	live := func() uint64 {
+		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	p := newPartBuffers(size, 20*time.Millisecond, 0)
+	a, b := mustGet(t, p), mustGet(t, p)
+	p.put(a)
+	p.put(b)
+	a, b = nil, nil
+	runtime.GC() // the buffers are live in the free list now
+	held := live()
+	if held < 2*size {
+		t.Fatalf("live heap %d MiB with two %d MiB buffers free", held>>20, size>>20)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for live() > held-size && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := live(); got > held-size {
+		t.Fatalf("live heap still %d MiB after the idle buffers were released: their memory stays with the idle task", got>>20)
 	}
 }
 
