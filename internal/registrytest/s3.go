@@ -58,6 +58,10 @@ type S3Request struct {
 	Header   http.Header
 	// Status is 503 for requests refused while failing, else 0 (served).
 	Status int
+	// Start is when the request arrived; Took, how long it took to serve
+	// (the model's latency included), 0 until it was.
+	Start time.Time
+	Took  time.Duration
 }
 
 // S3Options configure the S3 stand-in.
@@ -139,13 +143,19 @@ func StartS3With(t TB, opts S3Options) *S3 {
 // ServeHTTP logs the request, refuses it while failing, serves UploadPartCopy
 // and hands everything else to gofakes3.
 func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := S3Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone()}
+	rec := S3Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Start: time.Now()}
 	if s.failing.Load() {
 		rec.Status = http.StatusServiceUnavailable
 	}
 	s.mu.Lock()
+	index := len(s.requests)
 	s.requests = append(s.requests, rec)
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.requests[index].Took = time.Since(rec.Start)
+		s.mu.Unlock()
+	}()
 	if rec.Status != 0 {
 		http.Error(w, "fake S3 is failing on purpose", rec.Status)
 		return
