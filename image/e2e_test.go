@@ -204,6 +204,18 @@ func TestPushPullAndNotifications(t *testing.T) {
 			parts = append(parts, n)
 		}
 	}
+	// Round trips the driver saves in the registry as it calls it: each final
+	// PUT's Stats of the upload it has just committed are answered from the
+	// commit (distribution's request ID reaches the driver), and a new
+	// blob's absence is one HeadObject, no listing (image/s3concurrent).
+	for _, r := range s3.Requests() {
+		if r.Method == http.MethodHead && strings.Contains(r.Path, "/_uploads/") {
+			t.Errorf("HeadObject %s: the registry asked S3 for the size of an upload its request had just committed", r.Path)
+		}
+		if r.Method == http.MethodGet && strings.Contains(r.RawQuery, "list-type") && strings.Contains(r.RawQuery, "blobs%2F") {
+			t.Errorf("ListObjects ?%s: a Stat of a blob's data listed it as a directory", r.RawQuery)
+		}
+	}
 	if !slices.Contains(parts, int64(registryconfig.S3ChunkSize)) {
 		t.Errorf("no upload part of %d bytes (the configured chunk size) among %v", registryconfig.S3ChunkSize, parts)
 	}

@@ -17,14 +17,20 @@
 //
 // Around each blob the registry waits for a couple of dozen S3 round trips
 // one after the other; the driver saves those it can without a guarantee
-// less: resuming an upload it remembers skips ListMultipartUploads, and Move
-// deletes its source without listing it (docs/performance.md, "Round trips
-// per blob").
+// less: resuming an upload it remembers skips ListMultipartUploads, a new
+// upload is created while the registry writes its hash state, the final
+// PUT's three Stats of the upload it has just committed are answered from
+// the commit (request.go), a blob's absence is one HeadObject without a
+// listing, and Move deletes its source without listing it
+// (docs/performance.md, "Round trips per blob").
 package s3concurrent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +42,7 @@ import (
 	s3aws "github.com/distribution/distribution/v3/registry/storage/driver/s3-aws"
 
 	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/awserr"
 	"github.com/aws/aws-sdk-go/aws/credentials"
 	"github.com/aws/aws-sdk-go/aws/session"
 	"github.com/aws/aws-sdk-go/service/s3"
@@ -94,6 +101,8 @@ type driver struct {
 	// answers NoSuchUpload and is looked up afresh (findUpload).
 	uploads    sync.Map     // key -> upload ID
 	remembered atomic.Int64 // keys added to uploads since it was last cleared
+	// memo answers a request's questions about its own writes (request.go).
+	memo requestMemo
 }
 
 // unsupported are s3-aws parameters this driver's own S3 client does not
@@ -232,10 +241,55 @@ func (d *driver) configure(p map[string]any) error {
 
 func (d *driver) Name() string { return DriverName }
 
+// blobData matches the registry's blob data paths (distribution's
+// registry/storage/paths.go: blobs/<algorithm>/<first two hex>/<hex>/data):
+// files, under which nothing is ever stored.
+var blobData = regexp.MustCompile(`^/docker/registry/v2/blobs/[a-z0-9]+/[0-9a-f]{2}/[0-9a-f]+/data$`)
+
+// Stat is s3-aws's, but for an upload this request committed (request.go)
+// and for a blob's data. s3-aws answers a HeadObject that finds nothing with
+// a listing of the path as a directory; a blob's data is never one, so its
+// HeadObject is the answer: one round trip less before every new blob is
+// moved into place (the registry first checks that it is not there).
+func (d *driver) Stat(ctx context.Context, path string) (storagedriver.FileInfo, error) {
+	key := d.S3BucketKey(path)
+	if fi, ok := d.memo.stat(ctx, path, key); ok {
+		return fi, nil
+	}
+	if blobData.MatchString(path) {
+		out, err := d.client.HeadObjectWithContext(ctx, &s3.HeadObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(key)})
+		if err == nil {
+			return storagedriver.FileInfoInternal{FileInfoFields: storagedriver.FileInfoFields{
+				Path: path, Size: aws.Int64Value(out.ContentLength), ModTime: aws.TimeValue(out.LastModified),
+			}}, nil
+		}
+		var failure awserr.RequestFailure
+		if errors.As(err, &failure) && failure.StatusCode() == http.StatusNotFound {
+			return nil, storagedriver.PathNotFoundError{Path: path, DriverName: DriverName}
+		}
+		// Anything else (a throttle, a permission) as s3-aws would.
+	}
+	return d.Driver.Stat(ctx, path)
+}
+
+// PutContent is s3-aws's; what any request knows of path is forgotten
+// first.
+func (d *driver) PutContent(ctx context.Context, path string, content []byte) error {
+	d.memo.forget(d.S3BucketKey(path), false)
+	return d.Driver.PutContent(ctx, path, content)
+}
+
+// Delete is s3-aws's; what any request knows of path is forgotten first.
+func (d *driver) Delete(ctx context.Context, path string) error {
+	d.memo.forget(d.S3BucketKey(path), true)
+	return d.Driver.Delete(ctx, path)
+}
+
 // Writer returns a FileWriter for path: a new multipart upload, or with
 // appendMode the upload in progress there, resumed from its listed parts.
 func (d *driver) Writer(ctx context.Context, path string, appendMode bool) (storagedriver.FileWriter, error) {
 	key := d.S3BucketKey(path)
+	d.memo.forget(key, false)
 	if !appendMode {
 		return d.newUpload(ctx, key)
 	}
@@ -268,12 +322,19 @@ func (d *driver) Writer(ctx context.Context, path string, appendMode bool) (stor
 	return d.resume(ctx, key, id, parts), nil
 }
 
+// newUpload returns the writer of a new upload at once and creates the
+// upload in the background: the registry's POST writes the upload's hash
+// state while S3 creates it, one round trip less before the client can send
+// the blob. Whatever needs the upload (a part, Close, Commit, Cancel) waits
+// for it, and fails with the creation's error.
 func (d *driver) newUpload(ctx context.Context, key string) (storagedriver.FileWriter, error) {
-	id, err := d.createUpload(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	return d.resume(ctx, key, id, nil), nil
+	w := d.resume(ctx, key, "", nil)
+	w.created = make(chan struct{})
+	go func() {
+		defer close(w.created)
+		w.uploadID, w.createErr = d.createUpload(ctx, key)
+	}()
+	return w, nil
 }
 
 func (d *driver) createUpload(ctx context.Context, key string) (string, error) {

@@ -21,10 +21,12 @@ func (d *driver) Move(ctx context.Context, source, dest string) error {
 	if err != nil {
 		return err
 	}
+	from, to := d.S3BucketKey(source), d.S3BucketKey(dest)
+	d.memo.forget(from, true)
+	d.memo.forget(to, true)
 	if fi.IsDir() {
 		return d.Driver.Move(ctx, source, dest)
 	}
-	from, to := d.S3BucketKey(source), d.S3BucketKey(dest)
 	if err := d.copyObject(ctx, from, to, fi.Size()); err != nil {
 		return parseError(source, err)
 	}

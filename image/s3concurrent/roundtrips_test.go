@@ -140,3 +140,43 @@ func TestMoveCopiesInPartsAndDeletesWithoutListing(t *testing.T) {
 		t.Errorf("the source after Move: %v; want PathNotFoundError", err)
 	}
 }
+
+// A Stat of a blob's data that finds nothing (the registry's check before
+// it moves a new blob into place) is one HeadObject: a blob's data is never
+// a directory. Any other path is still listed as a possible directory, as
+// s3-aws does.
+func TestStatOfAMissingBlobDoesNotList(t *testing.T) {
+	t.Parallel()
+	s := registrytest.StartS3(t, "")
+	d := newDriver(t, s, "/registry")
+	ctx := context.Background()
+	blob := "/docker/registry/v2/blobs/sha256/ab/ab01cd/data"
+	n := len(s.Requests())
+	if _, err := d.Stat(ctx, blob); !errors.As(err, new(storagedriver.PathNotFoundError)) {
+		t.Fatalf("Stat of a missing blob: %v; want PathNotFoundError", err)
+	}
+	if _, objects := listings(s, n); objects != 0 {
+		t.Errorf("Stat of a missing blob listed objects %d times; want 0", objects)
+	}
+	for _, p := range []string{"/docker/registry/v2/blobs/sha256/ab/ab01cd", "/docker/registry/v2/repositories/data"} {
+		if err := d.PutContent(ctx, p+"/data/x", []byte("under it")); err != nil {
+			t.Fatal(err)
+		}
+		n = len(s.Requests())
+		fi, err := d.Stat(ctx, p)
+		if err != nil || !fi.IsDir() {
+			t.Errorf("Stat of %s, a directory: %+v, %v", p, fi, err)
+		}
+		if _, objects := listings(s, n); objects != 1 {
+			t.Errorf("Stat of %s listed objects %d times; want 1 (a directory is found by listing)", p, objects)
+		}
+	}
+	content := []byte("blob bytes")
+	if err := d.PutContent(ctx, blob, content); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := d.Stat(ctx, blob)
+	if err != nil || fi.IsDir() || fi.Size() != int64(len(content)) || fi.ModTime().IsZero() {
+		t.Errorf("Stat of a blob: %+v, %v; want a file of %d bytes with its time", fi, err, len(content))
+	}
+}

@@ -24,6 +24,10 @@ type writer struct {
 	ctx      context.Context
 	key      string
 	uploadID string
+	// created is closed once a new upload exists, createErr is why it does
+	// not (newUpload creates it in the background); nil for a resumed one.
+	created   chan struct{}
+	createErr error
 
 	size     int64   // bytes accepted by Write (uploaded, uploading or buffered)
 	next     int64   // number of the next part
@@ -132,9 +136,23 @@ func (w *writer) firstBuffer() (*[]byte, error) {
 	return w.d.buffers.get(w.ctx)
 }
 
+// ready waits until the upload exists.
+func (w *writer) ready() error {
+	if w.created == nil {
+		return nil
+	}
+	<-w.created
+	return w.createErr
+}
+
 // send uploads the buffer as the next part, in the background once a slot
 // is free.
 func (w *writer) send() error {
+	if err := w.ready(); err != nil {
+		w.d.buffers.put(w.buf)
+		w.buf, w.fill = nil, 0
+		return err
+	}
 	if w.next > maxPartCount {
 		return fmt.Errorf("%s: %s: more than S3's %d parts of %d bytes; raise chunksize", DriverName, w.key, maxPartCount, w.d.chunkSize)
 	}
@@ -175,8 +193,16 @@ func (w *writer) failed() error {
 	return w.err
 }
 
-// flush sends what is buffered as a part and waits for every part in flight.
+// flush sends what is buffered as a part and waits for every part in flight
+// (and for the upload to exist).
 func (w *writer) flush() error {
+	if err := w.ready(); err != nil {
+		if w.buf != nil {
+			w.d.buffers.put(w.buf)
+			w.buf, w.fill = nil, 0
+		}
+		return err
+	}
 	var err error
 	if w.fill > 0 {
 		err = w.send()
@@ -204,6 +230,9 @@ func (w *writer) Cancel(ctx context.Context) error {
 		return err
 	}
 	w.cancelled = true
+	if err := w.ready(); err != nil {
+		return nil // no upload to abort
+	}
 	_ = w.flush()
 	w.d.uploads.CompareAndDelete(w.key, w.uploadID)
 	_, err := w.d.client.AbortMultipartUploadWithContext(ctx, &s3.AbortMultipartUploadInput{
@@ -240,6 +269,7 @@ func (w *writer) Commit(ctx context.Context) error {
 		})
 		return errors.Join(err, aerr)
 	}
+	w.d.memo.committed(ctx, w.key, w.size)
 	return nil
 }
 
