@@ -43,6 +43,12 @@ func newDriverWith(t testing.TB, p map[string]any) storagedriver.StorageDriver {
 // concurrency tests on 10 MB files; its 5 GB stream is left to the
 // benchmark's 10 GiB push, docs/performance.md).
 func TestDriverSuite(t *testing.T) {
+	runDriverSuite(t, func(d storagedriver.StorageDriver) storagedriver.StorageDriver { return d })
+}
+
+// runDriverSuite runs the suite in its short configuration on a fresh S3
+// stand-in, against the driver as wrap returns it.
+func runDriverSuite(t *testing.T, wrap func(storagedriver.StorageDriver) storagedriver.StorageDriver) {
 	if f := flag.Lookup("test.short"); f != nil && f.Value.String() != "true" {
 		if err := f.Value.Set("true"); err != nil {
 			t.Fatal(err)
@@ -51,7 +57,11 @@ func TestDriverSuite(t *testing.T) {
 	}
 	s := registrytest.StartS3(t, "")
 	testsuites.Driver(t, func() (storagedriver.StorageDriver, error) {
-		return s3concurrent.FromParameters(context.Background(), params(s, "/suite"))
+		d, err := s3concurrent.FromParameters(context.Background(), params(s, "/suite"))
+		if err != nil {
+			return nil, err
+		}
+		return wrap(d), nil
 	}, false)
 }
 

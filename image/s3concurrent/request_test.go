@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"io"
 	"strings"
 	"testing"
 	"time"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
-	"github.com/distribution/distribution/v3/registry/storage/driver/testsuites"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/s3concurrent"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/registrytest"
@@ -120,17 +118,7 @@ func TestARequestStatsWhatItCommittedWithoutAskingS3(t *testing.T) {
 // call in one request, so that each answer the memo gives is checked against
 // what the suite wrote, deleted and moved.
 func TestDriverSuiteInOneRequest(t *testing.T) {
-	if f := flag.Lookup("test.short"); f != nil && f.Value.String() != "true" {
-		if err := f.Value.Set("true"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = f.Value.Set("false") })
-	}
-	s := registrytest.StartS3(t, "")
-	testsuites.Driver(t, func() (storagedriver.StorageDriver, error) {
-		d, err := s3concurrent.FromParameters(context.Background(), params(s, "/suite"))
-		return oneRequest{d}, err
-	}, false)
+	runDriverSuite(t, func(d storagedriver.StorageDriver) storagedriver.StorageDriver { return oneRequest{d} })
 }
 
 // oneRequest gives every call the same request ID.
