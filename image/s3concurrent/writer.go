@@ -149,8 +149,7 @@ func (w *writer) ready() error {
 // is free.
 func (w *writer) send() error {
 	if err := w.ready(); err != nil {
-		w.d.buffers.put(w.buf)
-		w.buf, w.fill = nil, 0
+		w.dropBuffer()
 		return err
 	}
 	if w.next > maxPartCount {
@@ -193,22 +192,26 @@ func (w *writer) failed() error {
 	return w.err
 }
 
+// dropBuffer returns the buffer being filled, and what it holds is dropped.
+func (w *writer) dropBuffer() {
+	if w.buf != nil {
+		w.d.buffers.put(w.buf)
+	}
+	w.buf, w.fill = nil, 0
+}
+
 // flush sends what is buffered as a part and waits for every part in flight
 // (and for the upload to exist).
 func (w *writer) flush() error {
 	if err := w.ready(); err != nil {
-		if w.buf != nil {
-			w.d.buffers.put(w.buf)
-			w.buf, w.fill = nil, 0
-		}
+		w.dropBuffer()
 		return err
 	}
 	var err error
 	if w.fill > 0 {
 		err = w.send()
-	} else if w.buf != nil {
-		w.d.buffers.put(w.buf)
-		w.buf = nil
+	} else {
+		w.dropBuffer()
 	}
 	w.inFlight.Wait()
 	return errors.Join(err, w.failed())
