@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"testing"
+	"time"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 
@@ -138,6 +139,36 @@ func TestMoveCopiesInPartsAndDeletesWithoutListing(t *testing.T) {
 	}
 	if _, err := d.Stat(context.Background(), "/from/data"); !errors.As(err, new(storagedriver.PathNotFoundError)) {
 		t.Errorf("the source after Move: %v; want PathNotFoundError", err)
+	}
+}
+
+// Connections to S3 outlive a burst of concurrent calls: a second move of a
+// blob in parallel part copies opens no connection the first did not (Go's
+// default transport keeps 2 idle per host, and each new one is a TLS
+// handshake).
+func TestConcurrentCallsReuseTheirConnections(t *testing.T) {
+	t.Parallel()
+	const copiesAtOnce = 8
+	// The latency keeps the copies in flight together, as S3's does.
+	s := registrytest.StartS3With(t, registrytest.S3Options{Model: registrytest.S3Model{Latency: 50 * time.Millisecond}})
+	p := params(s, "/")
+	p["multipartcopythresholdsize"], p["multipartcopychunksize"], p["multipartcopymaxconcurrency"] = minPartSize, minPartSize, copiesAtOnce
+	d := newDriverWith(t, p)
+	if err := d.PutContent(context.Background(), "/a/data", randomData(t, copiesAtOnce*minPartSize)); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Move(context.Background(), "/a/data", "/b/data"); err != nil {
+		t.Fatal(err)
+	}
+	first := s.Connections()
+	if first < copiesAtOnce {
+		t.Fatalf("the first move used %d connections; the test wants its %d copies in flight at once", first, copiesAtOnce)
+	}
+	if err := d.Move(context.Background(), "/b/data", "/c/data"); err != nil {
+		t.Fatal(err)
+	}
+	if opened := s.Connections() - first; opened > 0 {
+		t.Errorf("the second move opened %d new connections to S3; want 0: the first move's %d were closed instead of kept idle", opened, first)
 	}
 }
 

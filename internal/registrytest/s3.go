@@ -40,14 +40,17 @@ type S3 struct {
 	Certificate     *x509.Certificate
 	CertificateFile string
 
-	store    *store
-	latency  time.Duration
-	faker    http.Handler
-	server   *http.Server
-	failing  atomic.Bool
-	hanging  atomic.Pointer[chan struct{}] // closed when the hang ends
-	mu       sync.Mutex
-	requests []S3Request
+	store   *store
+	latency time.Duration
+	faker   http.Handler
+	server  *http.Server
+	failing atomic.Bool
+	hanging atomic.Pointer[chan struct{}] // closed when the hang ends
+	// connections counts the connections accepted, to see clients reuse
+	// them.
+	connections atomic.Int64
+	mu          sync.Mutex
+	requests    []S3Request
 }
 
 // S3Request is one request the fake S3 received.
@@ -129,6 +132,11 @@ func StartS3With(t TB, opts S3Options) *S3 {
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          synapsestub.ErrorLog,
+		ConnState: func(_ net.Conn, state http.ConnState) {
+			if state == http.StateNew {
+				s.connections.Add(1)
+			}
+		},
 		// No HTTP/2: S3 speaks HTTP/1.1.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 	}
@@ -316,6 +324,9 @@ func (s *S3) Requests() []S3Request {
 	defer s.mu.Unlock()
 	return slices.Clone(s.requests)
 }
+
+// Connections is how many connections the server has accepted so far.
+func (s *S3) Connections() int64 { return s.connections.Load() }
 
 // ObjectURL is the path-style URL of a key in the bucket.
 func (s *S3) ObjectURL(key string) string {
