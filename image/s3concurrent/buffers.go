@@ -3,6 +3,7 @@ package s3concurrent
 import (
 	"context"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -32,13 +33,32 @@ type partBuffers struct {
 	idle  time.Duration
 	limit int
 
-	mu        sync.Mutex
-	free      []*[]byte
-	allocated int            // buffers made and not released: in use or free
-	made      int            // buffers made in all, for the tests
-	waiters   []chan *[]byte // writers waiting for a buffer, first come first served
-	timer     *time.Timer    // releases the free buffers once idle passes without a get
+	// collectEvery and collect: see collectEvery; tests change them.
+	collectEvery int
+	collect      func()
+
+	mu         sync.Mutex
+	free       []*[]byte
+	allocated  int            // buffers made and not released: in use or free
+	made       int            // buffers made in all, for the tests
+	waiters    []chan *[]byte // writers waiting for a buffer, first come first served
+	timer      *time.Timer    // releases the free buffers once idle passes without a get
+	taken      int            // bytes of buffers taken since the last collection started
+	collecting bool
 }
+
+// collectEvery is how many bytes of part buffers the writers take between
+// the garbage collections the driver starts. Go's collector starts a cycle
+// once the heap has grown by GOGC (100) % of what the last cycle found live,
+// and part buffers are live: with one upload's six buffers (192 MiB) held,
+// the garbage the rest of the registry makes while bytes stream through it
+// (HTTP, TLS, the AWS SDK: a few MiB per GiB pushed) piled up until the
+// runtime's two-minute periodic collection, 13 to 19 MiB over a 4 GiB layer:
+// more than the memory an upload is allowed besides its buffers
+// (docs/performance.md, Memory). Every 256 MiB keeps it near a MiB. A cycle
+// over a heap of pointer-free buffers marks only the rest: milliseconds of
+// CPU, against the seconds of hashing and TLS 256 MiB cost.
+const collectEvery = 256 << 20
 
 // defaultBufferIdle: the registry reads a part's bytes in seconds at any
 // client rate worth keeping a buffer for.
@@ -66,7 +86,7 @@ func bufferBudget(memoryLimit int64, size, perUpload int) int {
 func runtimeMemoryLimit() int64 { return debug.SetMemoryLimit(-1) }
 
 func newPartBuffers(size int, idle time.Duration, limit int) *partBuffers {
-	return &partBuffers{size: size, idle: idle, limit: limit}
+	return &partBuffers{size: size, idle: idle, limit: limit, collectEvery: collectEvery, collect: runtime.GC}
 }
 
 // get returns a buffer: a free one, a new one within the budget, or the next
@@ -74,6 +94,7 @@ func newPartBuffers(size int, idle time.Duration, limit int) *partBuffers {
 func (p *partBuffers) get(ctx context.Context) (*[]byte, error) {
 	p.mu.Lock()
 	p.touch()
+	p.countTaken()
 	if n := len(p.free); n > 0 {
 		b := p.free[n-1]
 		p.free[n-1] = nil
@@ -129,6 +150,23 @@ func (p *partBuffers) put(b *[]byte) {
 	}
 	p.free = append(p.free, b)
 	p.touch()
+}
+
+// countTaken counts a buffer taken and starts a collection in the background
+// once collectEvery bytes were, unless one is still running; the caller holds
+// mu.
+func (p *partBuffers) countTaken() {
+	p.taken += p.size
+	if p.taken < p.collectEvery || p.collecting {
+		return
+	}
+	p.taken, p.collecting = 0, true
+	go func() {
+		p.collect()
+		p.mu.Lock()
+		p.collecting = false
+		p.mu.Unlock()
+	}()
 }
 
 // touch restarts the idle timer; the caller holds mu.

@@ -44,6 +44,56 @@ func TestPartBuffersSurviveGarbageCollections(t *testing.T) {
 	}
 }
 
+// The writers' traffic starts a garbage collection every collectEvery bytes
+// of buffers taken, one at a time: part buffers are live heap, so Go's pacer
+// alone would let other garbage grow to their size before it collects.
+func TestTakingBuffersStartsCollections(t *testing.T) {
+	p := newPartBuffers(1<<20, time.Hour, 0)
+	p.collectEvery = 4 << 20
+	started := make(chan struct{}, 10)
+	release := make(chan struct{})
+	p.collect = func() {
+		started <- struct{}{}
+		<-release
+	}
+	take := func(n int) {
+		for range n {
+			p.put(mustGet(t, p))
+		}
+	}
+	take(3)
+	if len(started) != 0 {
+		t.Fatalf("a collection started after 3 MiB of buffers taken; want one every 4 MiB")
+	}
+	take(1)
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no collection started after 4 MiB of buffers taken: garbage piles up to the part buffers' size")
+	}
+	take(12) // while the first is still running
+	if len(started) != 0 {
+		t.Fatalf("%d collections started while one was running; want none", len(started))
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		p.mu.Lock()
+		collecting := p.collecting
+		p.mu.Unlock()
+		if !collecting || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	take(4)
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no collection started after the first ended and 4 MiB more were taken")
+	}
+}
+
 func TestIdlePartBuffersAreReleased(t *testing.T) {
 	p := newPartBuffers(1<<20, 20*time.Millisecond, 0)
 	a, b := mustGet(t, p), mustGet(t, p)
