@@ -55,9 +55,9 @@ type partBuffers struct {
 // (HTTP, TLS, the AWS SDK: a few MiB per GiB pushed) piled up until the
 // runtime's two-minute periodic collection, 13 to 19 MiB over a 4 GiB layer:
 // more than the memory an upload is allowed besides its buffers
-// (docs/performance.md, Memory). Every 256 MiB keeps it near a MiB. A cycle
-// over a heap of pointer-free buffers marks only the rest: milliseconds of
-// CPU, against the seconds of hashing and TLS 256 MiB cost.
+// (docs/performance.md, "Memory per upload"). Every 256 MiB keeps it near a
+// MiB. A cycle over a heap of pointer-free buffers marks only the rest:
+// milliseconds of CPU, against the seconds of hashing and TLS 256 MiB cost.
 const collectEvery = 256 << 20
 
 // defaultBufferIdle: the registry reads a part's bytes in seconds at any

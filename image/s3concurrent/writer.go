@@ -193,7 +193,7 @@ func (w *writer) send() error {
 // S3 checks the bytes against. The signer would hash the body itself, through
 // io.CopyN and a fresh 32 KiB buffer per part: garbage that, at GOGC=100 and
 // a heap of part buffers, the collector lets pile up for minutes (about 4 MiB
-// over a 4 GiB layer's 128 parts; docs/performance.md, Memory).
+// over a 4 GiB layer's 128 parts; docs/performance.md, "Memory per upload").
 func payloadHash(body []byte) request.Option {
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
