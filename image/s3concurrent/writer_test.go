@@ -214,13 +214,10 @@ func TestPartsCarryTheirSignedHashAndNoMD5(t *testing.T) {
 	d := inner(t, s)
 	// The driver hands the signer each part's hash: left to itself, the
 	// signer hashes the body again through a fresh 32 KiB buffer per part.
-	var mu sync.Mutex
-	signerHashed := 0
+	var signerHashed atomic.Int32
 	d.client.Handlers.Sign.PushFront(func(r *request.Request) {
 		if r.Operation.Name == "UploadPart" && r.HTTPRequest.Header.Get("X-Amz-Content-Sha256") == "" {
-			mu.Lock()
-			signerHashed++
-			mu.Unlock()
+			signerHashed.Add(1)
 		}
 	})
 	data := randomData(t, 2*minPartSize+9)
@@ -258,8 +255,8 @@ func TestPartsCarryTheirSignedHashAndNoMD5(t *testing.T) {
 	if parts != len(want) {
 		t.Errorf("%d parts uploaded, want %d", parts, len(want))
 	}
-	if signerHashed > 0 {
-		t.Errorf("%d parts came to the signer without their hash: it hashed their bytes a second time", signerHashed)
+	if n := signerHashed.Load(); n > 0 {
+		t.Errorf("%d parts came to the signer without their hash: it hashed their bytes a second time", n)
 	}
 }
 
