@@ -3,14 +3,18 @@ package bench
 import (
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/registrytest"
@@ -473,5 +477,42 @@ func TestRegistriesNotifyThroughTheRelay(t *testing.T) {
 			t.Errorf("registry %+v does not notify through the relay and the SQS stand-in: queue %q, DLQ %q, SQS %q, relay %q", opts,
 				env[registryconfig.EnvNotificationQueue], env[registryconfig.EnvNotificationDLQ], env[registryconfig.EnvSQSEndpoint], env[registryconfig.EnvRelayAddr])
 		}
+	}
+}
+
+// Every push the benchmark times is a new image's: the registry skips moving
+// a layer that another client committed first and writing a manifest whose
+// data it has, so clients pushing the same layers at once, or a run pushing
+// the blobs of the run before, would measure less work than a new image's.
+func TestEveryPushIsOfANewImage(t *testing.T) {
+	b := &bench{t: &registrytest.Command{Log: io.Discard}, cfg: Config{Size: 2 * 8 * KiB, Layers: 2}, log: io.Discard}
+	b.makeImage()
+	seen := map[string]string{}
+	saw := func(what string, d v1.Hash) {
+		if prev, ok := seen[d.String()]; ok {
+			t.Errorf("%s is %s again (%s)", what, prev, d)
+		}
+		seen[d.String()] = what
+	}
+	layersOf := map[int][]v1.Hash{}
+	for run := range 2 {
+		for j, im := range b.pushImages(3, fmt.Sprintf("r%d", run)) {
+			saw(fmt.Sprintf("run %d client %d's manifest", run, j), im.manifestDigest)
+			saw(fmt.Sprintf("run %d client %d's config", run, j), im.blobs[0])
+			if run == 0 {
+				for k, d := range im.blobs[1:] {
+					saw(fmt.Sprintf("client %d's layer %d", j, k), d)
+				}
+				layersOf[j] = im.blobs[1:]
+			} else if !slices.Equal(im.blobs[1:], layersOf[j]) {
+				t.Errorf("client %d pushes other layers in run %d: %v, then %v", j, run, layersOf[j], im.blobs[1:])
+			}
+			if size, _ := im.layers[1].Size(); len(im.layers) != 2 || size != b.cfg.LayerSize() {
+				t.Errorf("client %d's image is not of the benchmark's layers: %d layers of %d bytes", j, len(im.layers), size)
+			}
+		}
+	}
+	if !slices.Equal(layersOf[0], b.image.blobs[1:]) {
+		t.Errorf("client 0 pushes %v, not the pulled image's layers %v", layersOf[0], b.image.blobs[1:])
 	}
 }

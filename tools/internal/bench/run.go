@@ -25,8 +25,6 @@ import (
 	"github.com/aws/aws-sdk-go/aws/session"
 	"github.com/aws/aws-sdk-go/service/s3"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
@@ -110,21 +108,18 @@ type bench struct {
 	cfg Config
 	log io.Writer
 
-	sy     *registrytest.Synapse
-	queue  *registrytest.Queue // the notification queue the relay delivers from, as in the task
-	hosts  []string            // of the registries started, which Synapse's listener accepts
-	s3     *registrytest.S3
-	s3api  *s3.S3
-	layers []*registrytest.RandomLayer
-	img    v1.Image
-	config []byte    // the image's config blob
-	blobs  []v1.Hash // config, then layers
-	// manifest is the image's manifest, which the direct transfers move as
-	// an object of its own so that they move what a pull or push through the
-	// registry does; manifestDigest names it in the registry's layout.
-	manifest       []byte
-	manifestDigest v1.Hash
-	bytes          int64 // layer bytes of one image
+	sy    *registrytest.Synapse
+	queue *registrytest.Queue // the notification queue the relay delivers from, as in the task
+	hosts []string            // of the registries started, which Synapse's listener accepts
+	s3    *registrytest.S3
+	s3api *s3.S3
+	// image is the image pulled, and the one client 0 pushes (with a
+	// config of each run's); pushLayers[j] are the layers client j pushes,
+	// pushLayers[0] the image's: pushers that push the same layers at once
+	// would let the registry skip moving a layer another one has committed.
+	image      *benchImage
+	pushLayers [][]*registrytest.RandomLayer
+	bytes      int64 // layer bytes of one image
 
 	barriers int
 }
@@ -161,7 +156,7 @@ func (b *bench) run() *Results {
 	b.s3api = b.s3Client()
 	redirect := b.startRegistry(registrytest.Options{})
 	stream := b.startRegistry(registrytest.Options{DisableRedirect: true})
-	b.check(b.pushRegistry(redirect, pullRepo), "pushing the image to pull")
+	b.check(b.pushRegistry(redirect, pullRepo, b.image), "pushing the image to pull")
 
 	for _, c := range b.cfg.PullConcurrency {
 		res.Pull[c] = b.pullPhase(c, redirect, stream)
@@ -173,7 +168,7 @@ func (b *bench) run() *Results {
 		res.Single = b.singlePhase()
 	}
 	if b.cfg.VerifyLayer > 0 {
-		b.deleteBlobs()
+		b.deleteKeys(b.image.blobKeys()) // memory for the push, if no push phase deleted them
 		res.Verify = b.verifyPhase()
 	}
 	all := b.startBaselineRegistry()
@@ -241,49 +236,35 @@ func (b *bench) limitMemory(total int64) {
 	debug.SetGCPercent(10)
 }
 
-// makeImage builds the image: Layers random layers (distinct seeds), each
-// read once for its digest, on every core.
+// makeImage builds the image: Layers random layers (seeds 1 to Layers).
 func (b *bench) makeImage() {
 	size := b.cfg.LayerSize()
-	b.layers = make([]*registrytest.RandomLayer, b.cfg.Layers)
-	errs := make([]error, b.cfg.Layers)
-	sem := make(chan struct{}, runtime.NumCPU())
-	var wg sync.WaitGroup
-	for i := range b.layers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			b.layers[i], errs[i] = registrytest.NewRandomLayer(size, uint64(i+1))
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		b.check(err, "making the layers")
-	}
-	var layers []v1.Layer
-	for _, l := range b.layers {
-		layers = append(layers, l)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layers...)
+	layers, err := makeLayers(b.cfg.Layers, size, 1)
+	b.check(err, "making the layers")
+	b.image, err = newBenchImage(layers, "")
 	b.check(err, "making the image")
-	b.img = img
-	b.config, err = img.RawConfigFile()
-	b.check(err, "image config")
-	b.manifest, err = img.RawManifest()
-	b.check(err, "image manifest")
-	b.manifestDigest, err = img.Digest()
-	b.check(err, "image digest")
-	cd, err := img.ConfigName()
-	b.check(err, "image config digest")
-	b.blobs = []v1.Hash{cd}
-	for _, l := range b.layers {
-		d, _ := l.Digest()
-		b.blobs = append(b.blobs, d)
-	}
+	b.pushLayers = [][]*registrytest.RandomLayer{layers}
 	b.bytes = size * int64(b.cfg.Layers)
-	b.logf("image: %d layers of %s (%s), config %s", b.cfg.Layers, FormatSize(size), FormatSize(b.bytes), cd)
+	b.logf("image: %d layers of %s (%s), config %s", b.cfg.Layers, FormatSize(size), FormatSize(b.bytes), b.image.blobs[0])
+}
+
+// pushImages are what c clients push in run: client j the layers of
+// pushLayers[j] (made on first use, seeds j<<32 + 1 on), every client with a
+// config of the run's, so that every run pushes blobs and manifests the
+// registry has not seen (newBenchImage).
+func (b *bench) pushImages(c int, run string) []*benchImage {
+	for j := len(b.pushLayers); j < c; j++ {
+		layers, err := makeLayers(b.cfg.Layers, b.cfg.LayerSize(), uint64(j)<<32+1)
+		b.check(err, fmt.Sprintf("making client %d's layers", j))
+		b.pushLayers = append(b.pushLayers, layers)
+	}
+	ims := make([]*benchImage, c)
+	for j := range ims {
+		var err error
+		ims[j], err = newBenchImage(b.pushLayers[j], fmt.Sprintf("%s-client%d", run, j))
+		b.check(err, "making a pushed image")
+	}
+	return ims
 }
 
 // timedBytes measures f, which moves n bytes, as timed does one client.
@@ -375,27 +356,30 @@ func (b *bench) pullPhase(c int, redirect, stream *registrytest.Registry) *PullR
 	return pr
 }
 
-// pushPhase: c clients upload the image straight to S3 (multipart), then push it through the
-// registry. One registry process serves every run of a level, as a deployed task serves push
+// pushPhase: c clients upload an image each straight to S3 (multipart), then push them through
+// the registry. One registry process serves every run of a level, as a deployed task serves push
 // after push (its buffer pool warm after the warm-up run); its peak resident memory is reset
-// before each run, and the bound is taken from its memory at rest (idleMemory). Before each
-// run the image's blobs are deleted from S3, so the registry moves every upload into place as it
-// does for a new image (it skips the move for a blob that exists).
+// before each run, and the bound is taken from its memory at rest (idleMemory). Each client
+// pushes layers of its own with a config of the run's (pushImages), and after each run the blobs
+// are deleted from S3, so the registry moves every upload into place and writes every manifest as
+// it does for a new image (it skips the move for a blob that exists, and the manifest's data if
+// it has it).
 func (b *bench) pushPhase(c int) *PushResult {
 	// The config blob is uploaded alongside, but is a few hundred bytes.
 	pr := &PushResult{Uploads: c * min(b.cfg.Jobs, b.cfg.Layers)}
-	b.deleteBlobs() // the pulled image's: memory for the pushes
+	b.deleteKeys(b.image.blobKeys()) // the pulled image's: memory for the pushes
 	reg := b.startRegistry(registrytest.Options{})
 	defer reg.Kill()
 	started := b.idleMemory(reg)
 	for i := range b.cfg.Warmup + b.cfg.Runs {
 		var d, r Sample
 		var before, after Memory
+		ims := b.pushImages(c, fmt.Sprintf("c%d-r%d", c, i))
 		direct := func() {
 			var mu sync.Mutex
 			var keys []string
 			d = b.timed(c, nil, func(j int) error {
-				k, err := b.pushDirect(fmt.Sprintf("bench/direct/c%d-r%d-%d", c, i, j))
+				k, err := b.pushDirect(fmt.Sprintf("bench/direct/c%d-r%d-%d", c, i, j), ims[j])
 				mu.Lock()
 				keys = append(keys, k...)
 				mu.Unlock()
@@ -404,17 +388,19 @@ func (b *bench) pushPhase(c int) *PushResult {
 			b.deleteKeys(keys)
 		}
 		registry := func() {
-			b.deleteBlobs()
 			b.check(ResetPeakMemory(reg.PID()), "registry memory")
 			var err error
 			before, err = ReadMemory(reg.PID())
 			b.check(err, "registry memory")
 			r = b.timed(c, reg, func(j int) error {
-				return b.pushRegistry(reg, fmt.Sprintf("syn1/bench-push-c%d-r%d-%d", c, i, j))
+				return b.pushRegistry(reg, fmt.Sprintf("syn1/bench-push-c%d-r%d-%d", c, i, j), ims[j])
 			})
 			after, err = ReadMemory(reg.PID())
 			b.check(err, "registry memory")
 			r.Memory = Memory{RSS: started.RSS, Peak: after.Peak}
+			for _, im := range ims {
+				b.deleteKeys(im.blobKeys())
+			}
 		}
 		inTurn(i, direct, registry)
 		b.logf("push, %d at once, %s: direct %s, registry %s (CPU %.2f s, RSS %s at start, %s before, peak %s)",
@@ -554,14 +540,6 @@ func (b *bench) s3Client() *s3.S3 {
 // blobKey is where the registry keeps a blob's data in the bucket.
 func blobKey(d v1.Hash) string {
 	return fmt.Sprintf("docker/registry/v2/blobs/%s/%s/%s/data", d.Algorithm, d.Hex[:2], d.Hex)
-}
-
-func (b *bench) deleteBlobs() {
-	var keys []string
-	for _, d := range b.blobs {
-		keys = append(keys, blobKey(d))
-	}
-	b.deleteKeys(keys)
 }
 
 func (b *bench) deleteKeys(keys []string) {

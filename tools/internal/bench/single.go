@@ -3,12 +3,9 @@ package bench
 import (
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/internal/registrytest"
 )
@@ -24,59 +21,44 @@ type VerifyResult struct {
 	Err error
 }
 
-// oneLayerImage is an image of one random layer of size bytes.
-func (b *bench) oneLayerImage(size int64, seed uint64) (v1.Image, *registrytest.RandomLayer, []v1.Hash) {
-	l, err := registrytest.NewRandomLayer(size/512*512, seed)
-	b.check(err, "making the single layer")
-	img, err := mutate.AppendLayers(empty.Image, l)
-	b.check(err, "single-layer image")
-	cd, err := img.ConfigName()
-	b.check(err, "single-layer config digest")
-	ld, _ := l.Digest()
-	return img, l, []v1.Hash{cd, ld}
-}
-
 // singlePhase: one client pushes an image of one SingleLayer-sized layer,
 // straight to S3 (multipart, S3Parts in flight) and through one registry
 // process: what one large layer gets, whatever the rest of the task does.
+// Every run pushes the layer with a config of its own (newBenchImage), and
+// its blobs are deleted after each run, so that each run's push is a new
+// image's.
 func (b *bench) singlePhase() *PushResult {
-	img, layer, blobs := b.oneLayerImage(b.cfg.SingleLayer, 1001)
-	config, err := img.RawConfigFile()
-	b.check(err, "single-layer config")
-	manifest, err := img.RawManifest()
-	b.check(err, "single-layer manifest")
-	size, _ := layer.Size()
+	layers, err := makeLayers(1, b.cfg.SingleLayer/512*512, 1001)
+	b.check(err, "making the single layer")
+	size, _ := layers[0].Size()
 	pr := &PushResult{Uploads: 1}
 	reg := b.startRegistry(registrytest.Options{})
 	defer reg.Kill()
 	started := b.idleMemory(reg)
 	for i := range b.cfg.SingleRuns {
+		im, err := newBenchImage(layers, fmt.Sprintf("single-r%d", i))
+		b.check(err, "single-layer image")
 		var d, r Sample
 		direct := func() {
-			prefix := fmt.Sprintf("bench/single/r%d", i)
 			var keys []string
 			d = b.timedBytes(size, nil, func() error {
 				var err error
-				keys, err = b.uploadImageDirect(prefix, []func() (io.ReadCloser, error){
-					func() (io.ReadCloser, error) { return io.NopCloser(bytesReader(config)), nil }, layer.Compressed,
-				}, manifest)
+				keys, err = b.pushDirect(fmt.Sprintf("bench/single/r%d", i), im)
 				return err
 			})
 			b.deleteKeys(keys)
 		}
 		registry := func() {
-			b.deleteKeys([]string{blobKey(blobs[0]), blobKey(blobs[1])})
 			b.check(ResetPeakMemory(reg.PID()), "registry memory")
 			seen := len(b.s3.Requests())
 			r = b.timedBytes(size, reg, func() error {
-				tr := clientTransport(reg.Transport())
-				defer tr.CloseIdleConnections()
-				return writeImage(reg.Host+fmt.Sprintf("/syn1/bench-single-%d:v1", i), img, tr, b.cfg.Jobs)
+				return b.pushRegistry(reg, fmt.Sprintf("syn1/bench-single-%d", i), im)
 			})
 			after, err := ReadMemory(reg.PID())
 			b.check(err, "registry memory")
 			r.Memory = Memory{RSS: started.RSS, Peak: after.Peak}
 			pr.S3 = b.logS3Sequence("single-layer push", b.s3RequestsSince(seen))
+			b.deleteKeys(im.blobKeys())
 		}
 		inTurn(i, direct, registry)
 		b.logf("single %s layer, run %d/%d: direct %s, registry %s (CPU %.2f s, peak %s)", FormatSize(size), i+1, b.cfg.SingleRuns,
@@ -84,30 +66,30 @@ func (b *bench) singlePhase() *PushResult {
 		pr.Direct = append(pr.Direct, d)
 		pr.Registry = append(pr.Registry, r)
 	}
-	b.deleteKeys([]string{blobKey(blobs[0]), blobKey(blobs[1])})
 	return pr
 }
 
 // verifyPhase pushes one VerifyLayer-sized layer through the registry once
 // and checks that the bytes S3 stores under its digest have that digest.
 func (b *bench) verifyPhase() *VerifyResult {
-	img, layer, blobs := b.oneLayerImage(b.cfg.VerifyLayer, 2002)
-	size, _ := layer.Size()
+	layers, err := makeLayers(1, b.cfg.VerifyLayer/512*512, 2002)
+	b.check(err, "making the verified layer")
+	im, err := newBenchImage(layers, "")
+	b.check(err, "verified image")
+	size, _ := layers[0].Size()
 	reg := b.startRegistry(registrytest.Options{})
 	defer reg.Kill()
 	res := &VerifyResult{Size: size}
 	seen := len(b.s3.Requests())
 	start := time.Now()
-	tr := clientTransport(reg.Transport())
-	defer tr.CloseIdleConnections()
-	res.Err = writeImage(reg.Host+"/syn1/bench-verify:v1", img, tr, b.cfg.Jobs)
+	res.Err = b.pushRegistry(reg, "syn1/bench-verify", im)
 	res.Seconds = time.Since(start).Seconds()
 	res.S3 = countS3Ops(b.s3RequestsSince(seen))
 	if res.Err == nil {
-		res.Err = b.storedDigestIs(blobs[1])
+		res.Err = b.storedDigestIs(im.blobs[1])
 	}
 	b.logf("verified push of one %s layer in %.0f s: %v; S3 requests: %s", FormatSize(size), res.Seconds, res.Err, res.S3)
-	b.deleteKeys([]string{blobKey(blobs[0]), blobKey(blobs[1])})
+	b.deleteKeys(im.blobKeys())
 	return res
 }
 

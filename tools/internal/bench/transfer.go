@@ -49,12 +49,12 @@ func writeImage(ref string, img v1.Image, tr http.RoundTripper, jobs int) error 
 	return remote.Write(r, img, remoteOptions(tr, jobs)...)
 }
 
-// pushRegistry pushes the image to repo through reg, as one client (one
-// host: its own connections).
-func (b *bench) pushRegistry(reg *registrytest.Registry, repo string) error {
+// pushRegistry pushes im to repo through reg, as one client (one host: its
+// own connections).
+func (b *bench) pushRegistry(reg *registrytest.Registry, repo string, im *benchImage) error {
 	tr := clientTransport(reg.Transport())
 	defer tr.CloseIdleConnections()
-	return writeImage(reg.Host+"/"+repo+":v1", b.img, tr, b.cfg.Jobs)
+	return writeImage(reg.Host+"/"+repo+":v1", im.img, tr, b.cfg.Jobs)
 }
 
 // pullRegistry pulls repo through reg as one client: manifest, config, then
@@ -155,15 +155,16 @@ func (b *bench) pullDirect() error {
 	tr := clientTransport(registrytest.Transport(b.s3.Certificate))
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	if err := b.getRanged(client, b.manifestDigest, int64(len(b.manifest))); err != nil {
+	im := b.image
+	if err := b.getRanged(client, im.manifestDigest, int64(len(im.manifest))); err != nil {
 		return err
 	}
-	if err := b.getRanged(client, b.blobs[0], int64(len(b.config))); err != nil {
+	if err := b.getRanged(client, im.blobs[0], int64(len(im.config))); err != nil {
 		return err
 	}
-	return forEach(len(b.layers), b.cfg.Jobs, func(i int) error {
-		size, _ := b.layers[i].Size()
-		return b.getRanged(client, b.blobs[i+1], size)
+	return forEach(len(im.layers), b.cfg.Jobs, func(i int) error {
+		size, _ := im.layers[i].Size()
+		return b.getRanged(client, im.blobs[i+1], size)
 	})
 }
 
@@ -248,17 +249,17 @@ func getRange(client *http.Client, url string, first, last int64, buf []byte) (i
 	return k, nil
 }
 
-// pushDirect uploads the image under prefix as a good S3 client does, in
+// pushDirect uploads im under prefix as a good S3 client does, in
 // the order a push through the registry makes (go-containerregistry's
 // remote.Write): the config and the layers, Jobs at a time, each a multipart
 // upload in the registry's part size with S3Parts parts in flight (the AWS
 // SDK's upload manager), then the manifest; it returns the keys written.
-func (b *bench) pushDirect(prefix string) ([]string, error) {
-	blobs := []func() (io.ReadCloser, error){func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.config)), nil }}
-	for _, l := range b.layers {
+func (b *bench) pushDirect(prefix string, im *benchImage) ([]string, error) {
+	blobs := []func() (io.ReadCloser, error){func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(im.config)), nil }}
+	for _, l := range im.layers {
 		blobs = append(blobs, l.Compressed)
 	}
-	return b.uploadImageDirect(prefix, blobs, b.manifest)
+	return b.uploadImageDirect(prefix, blobs, im.manifest)
 }
 
 // uploadImageDirect uploads blobs under prefix, Jobs at a time, then the
