@@ -216,6 +216,9 @@ type Registry struct {
 	ScratchDir  string
 	// Env is the environment the entrypoint was started with.
 	Env []string
+	// S3AccessKey is the access key ID it signs its S3 requests with, its
+	// own (S3Request.AccessKey); "" without S3.
+	S3AccessKey string
 
 	synapse *Synapse
 	s3      *S3
@@ -302,6 +305,9 @@ func (opts Options) Environ(listenPort, healthPort int, scratch string) []string
 		}
 	}
 	if opts.S3 != nil {
+		// A key of its own, so that the stand-in tells its requests from
+		// other registries' (S3Request.AccessKey).
+		env["AWS_ACCESS_KEY_ID"] = s3AccessKey(listenPort)
 		env[registryconfig.EnvStorage] = registryconfig.StorageS3
 		env[registryconfig.EnvS3Bucket] = opts.S3.Bucket
 		env[registryconfig.EnvS3Region] = "us-east-1"
@@ -357,6 +363,10 @@ func ChildBaseEnv() []string {
 		"AWS_ACCESS_KEY_ID=registrytest", "AWS_SECRET_ACCESS_KEY=registrytest", "AWS_EC2_METADATA_DISABLED=true")
 }
 
+// s3AccessKey is the access key ID of the registry serving on listenPort:
+// ports are unique among the registries running, and so are their keys.
+func s3AccessKey(listenPort int) string { return "registrytest-" + strconv.Itoa(listenPort) }
+
 func startRegistry(opts Options, scratch string) (*Registry, error) {
 	ports, err := freePorts(2)
 	if err != nil {
@@ -377,6 +387,9 @@ func startRegistry(opts Options, scratch string) (*Registry, error) {
 		s3:         opts.S3,
 		out:        newLineBuffer(),
 		done:       make(chan struct{}),
+	}
+	if opts.S3 != nil {
+		r.S3AccessKey = s3AccessKey(listenPort)
 	}
 	r.cmd = exec.Command(self)
 	r.cmd.Env = r.Env

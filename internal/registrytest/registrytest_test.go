@@ -147,6 +147,18 @@ func TestLayerAboveMultipartCopyThreshold(t *testing.T) {
 		t.Fatalf("push: %v", err)
 	}
 
+	// The registry signs with a key of its own, so that a benchmark can
+	// tell its requests from other registries' on the same S3.
+	if reg.S3AccessKey == "" || reg.S3AccessKey == "registrytest" {
+		t.Errorf("registry's S3 access key %q is not its own", reg.S3AccessKey)
+	}
+	pushed := len(s3.Requests())
+	for _, r := range s3.Requests() {
+		if r.AccessKey != reg.S3AccessKey {
+			t.Errorf("%s %s?%s signed by %q, not the registry's %q", r.Method, r.Path, r.RawQuery, r.AccessKey, reg.S3AccessKey)
+		}
+	}
+
 	// The upload was moved with ranged UploadPartCopy requests of the
 	// configured copy chunk size.
 	var ranges []string
@@ -182,6 +194,20 @@ func TestLayerAboveMultipartCopyThreshold(t *testing.T) {
 	}
 	if err != nil || n != size {
 		t.Fatalf("pulled %d bytes of %d: %v", n, size, err)
+	}
+	// The client fetched the layer from S3 with the URL the registry
+	// pre-signed, so the request is the registry's too.
+	presigned := 0
+	for _, r := range s3.Requests()[pushed:] {
+		if strings.Contains(r.RawQuery, "X-Amz-Credential") {
+			presigned++
+			if r.AccessKey != reg.S3AccessKey {
+				t.Errorf("pre-signed GET %s signed by %q, not the registry's %q", r.Path, r.AccessKey, reg.S3AccessKey)
+			}
+		}
+	}
+	if presigned == 0 {
+		t.Error("the pull fetched nothing from S3 by a pre-signed URL")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -65,6 +65,10 @@ type S3Request struct {
 	// (the model's latency included), 0 until it was.
 	Start time.Time
 	Took  time.Duration
+	// AccessKey is the access key ID that signed the request (its
+	// Authorization header, or a pre-signed URL's X-Amz-Credential): every
+	// registry signs with its own (Registry.S3AccessKey).
+	AccessKey string
 }
 
 // S3Options configure the S3 stand-in.
@@ -151,7 +155,7 @@ func StartS3With(t TB, opts S3Options) *S3 {
 // ServeHTTP logs the request, refuses it while failing, serves UploadPartCopy
 // and hands everything else to gofakes3.
 func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := S3Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Start: time.Now()}
+	rec := S3Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Start: time.Now(), AccessKey: accessKeyOf(r)}
 	if s.failing.Load() {
 		rec.Status = http.StatusServiceUnavailable
 	}
@@ -191,6 +195,18 @@ func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.faker.ServeHTTP(w, r)
+}
+
+// accessKeyOf is the access key ID a SigV4 request was signed with: the
+// Credential of its Authorization header or of its pre-signed URL, up to the
+// first "/".
+func accessKeyOf(r *http.Request) string {
+	cred := r.URL.Query().Get("X-Amz-Credential")
+	if cred == "" {
+		_, cred, _ = strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	}
+	id, _, _ := strings.Cut(cred, "/")
+	return id
 }
 
 // copyPartResult is UploadPartCopy's answer.

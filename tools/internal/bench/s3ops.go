@@ -100,11 +100,20 @@ func (o S3Ops) String() string {
 	return strings.Join(parts, ", ")
 }
 
-// s3RequestsSince are the S3 requests the stand-in received after the
-// first n, but for the health checks of every registry running.
-func (b *bench) s3RequestsSince(n int) []registrytest.S3Request {
+// s3RequestsOf are the S3 requests reg signed after the first n the stand-in
+// received, but for its storage health checks. Other registries' requests
+// (their health checks, and their upload purges, which start at a random
+// minute of a registry's first hour and read every upload's startedat) are
+// not reg's.
+func (b *bench) s3RequestsOf(reg *registrytest.Registry, n int) []registrytest.S3Request {
 	reqs := b.s3.Requests()
-	return slices.DeleteFunc(reqs[min(n, len(reqs)):], isHealthCheck)
+	return requestsSignedBy(reg.S3AccessKey, reqs[min(n, len(reqs)):])
+}
+
+// requestsSignedBy are the requests of reqs signed with key, but for health
+// checks.
+func requestsSignedBy(key string, reqs []registrytest.S3Request) []registrytest.S3Request {
+	return slices.DeleteFunc(reqs, func(r registrytest.S3Request) bool { return r.AccessKey != key || isHealthCheck(r) })
 }
 
 // isHealthCheck: the registry's storage health check (every

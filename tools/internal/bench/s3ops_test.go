@@ -38,6 +38,17 @@ func TestS3Operation(t *testing.T) {
 		isHealthCheck(registrytest.S3Request{Method: "GET", Path: "/b", RawQuery: "list-type=2&max-keys=1&prefix=docker%2Fregistry%2Fv2%2Frepositories"}) {
 		t.Error("only the listing of the whole bucket is the health check's")
 	}
+	// Another registry's upload purge (a listing of every repository, a
+	// read of each upload's startedat) is not the measured registry's.
+	mine := registrytest.S3Request{Method: "PUT", Path: "/b/k", AccessKey: "registrytest-1"}
+	theirs := []registrytest.S3Request{
+		{Method: "GET", Path: "/b", RawQuery: "list-type=2&prefix=docker%2Fregistry%2Fv2%2Frepositories%2F", AccessKey: "registrytest-2"},
+		{Method: "GET", Path: "/b/docker/registry/v2/repositories/syn1/x/_uploads/u/startedat", AccessKey: "registrytest-2"},
+		{Method: "GET", Path: "/b", RawQuery: "list-type=2&max-keys=1&prefix=", AccessKey: "registrytest-1"},
+	}
+	if got := requestsSignedBy("registrytest-1", append([]registrytest.S3Request{mine}, theirs...)); len(got) != 1 || got[0].Path != mine.Path {
+		t.Errorf("the measured registry's requests: %+v, want only %+v", got, mine)
+	}
 	ops := countS3Ops([]registrytest.S3Request{{Method: "HEAD", Path: "/b/k"}, {Method: "GET", Path: "/b/k"}, {Method: "HEAD", Path: "/b/j"}})
 	if got := ops.String(); got != "HeadObject 2, GetObject 1" || ops.Total() != 3 {
 		t.Errorf("counts %q (total %d); want \"HeadObject 2, GetObject 1\" (3)", got, ops.Total())

@@ -57,7 +57,7 @@ func (b *bench) singlePhase() *PushResult {
 			after, err := ReadMemory(reg.PID())
 			b.check(err, "registry memory")
 			r.Memory = Memory{RSS: started.RSS, Peak: after.Peak}
-			pr.S3 = b.logS3Sequence("single-layer push", b.s3RequestsSince(seen))
+			pr.S3 = b.logS3Sequence("single-layer push", b.s3RequestsOf(reg, seen))
 			b.deleteKeys(im.blobKeys())
 		}
 		inTurn(i, direct, registry)
@@ -84,7 +84,7 @@ func (b *bench) verifyPhase() *VerifyResult {
 	start := time.Now()
 	res.Err = b.pushRegistry(reg, "syn1/bench-verify", im)
 	res.Seconds = time.Since(start).Seconds()
-	res.S3 = countS3Ops(b.s3RequestsSince(seen))
+	res.S3 = countS3Ops(b.s3RequestsOf(reg, seen))
 	if res.Err == nil {
 		res.Err = b.storedDigestIs(im.blobs[1])
 	}
