@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/credentials"
+	"github.com/aws/aws-sdk-go/aws/session"
+	"github.com/aws/aws-sdk-go/service/s3"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/Sage-Bionetworks/synapse-docker-registry/image/registryconfig"
@@ -514,5 +518,65 @@ func TestEveryPushIsOfANewImage(t *testing.T) {
 	}
 	if !slices.Equal(layersOf[0], b.image.blobs[1:]) {
 		t.Errorf("client 0 pushes %v, not the pulled image's layers %v", layersOf[0], b.image.blobs[1:])
+	}
+}
+
+// Probe measures what S3 does: against the stand-in under a model it reports
+// the model's latency and rate, on one connection, leaves nothing behind, and
+// prints flags that give the benchmark that model.
+func TestProbeMeasuresTheS3Model(t *testing.T) {
+	model := registrytest.S3Model{Latency: 250 * time.Millisecond, ConnRate: 16e6}
+	st := registrytest.StartS3With(t, registrytest.S3Options{TLS: true, Model: model})
+	sess, err := session.NewSession(aws.NewConfig().WithRegion("us-east-1").WithEndpoint(st.URL).WithS3ForcePathStyle(true).
+		WithCredentials(credentials.NewStaticCredentials("probe", "probe", "")).WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Set after the session, which would otherwise trust only AWS_CA_BUNDLE.
+	sess.Config.HTTPClient = OneConnection(registrytest.Transport(st.Certificate))
+	cfg := ProbeConfig{S3: s3.New(sess), Bucket: st.Bucket, Prefix: "s3-probe", Requests: 3, Size: 4 * MiB}
+	res, err := Probe(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stand-in waits the latency before serving each request, so no
+	// request is faster; the slack is this machine's, under other tests.
+	for _, op := range []string{"PutObject", "GetObject", "HeadObject", "ListObjectsV2", "DeleteObject"} {
+		l := res.Latency[op]
+		if len(l) != cfg.Requests || l[0] < model.Latency || l[len(l)/2] > model.Latency+500*time.Millisecond {
+			t.Errorf("%s took %v, want %d requests of %v and a little more", op, l, cfg.Requests, model.Latency)
+		}
+	}
+	// Without the latency taken out, 4 MiB at 16 MB/s (0.26 s) plus 0.25 s
+	// would read as half the rate.
+	for dir, r := range map[string]float64{"upload": res.Upload, "download": res.Download} {
+		if r < 0.6*model.ConnRate || r > 1.1*model.ConnRate {
+			t.Errorf("%s: %.3g bytes/s, want the model's %.3g", dir, r, model.ConnRate)
+		}
+	}
+	if n := st.Connections(); n != 1 {
+		t.Errorf("the probe opened %d connections, want 1: the model caps each", n)
+	}
+	if keys := st.Keys(t); len(keys) > 0 {
+		t.Errorf("the probe left %v", keys)
+	}
+	var buf strings.Builder
+	WriteProbe(&buf, "the stand-in", cfg, res)
+	if !strings.Contains(buf.String(), res.BenchFlags()) {
+		t.Errorf("the report does not give the flags %q:\n%s", res.BenchFlags(), buf.String())
+	}
+	c := DefaultConfig()
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	if err := fs.Parse(strings.Fields(res.BenchFlags())); err != nil {
+		t.Fatalf("the benchmark refuses the probe's flags %q: %v", res.BenchFlags(), err)
+	}
+	if c.S3Latency != res.Small.Round(time.Millisecond) || math.Abs(c.S3ConnRate-res.ConnRate()) > 0.005*res.ConnRate() {
+		t.Errorf("flags %q set latency %v and rate %g, want %v and %g", res.BenchFlags(), c.S3Latency, c.S3ConnRate, res.Small, res.ConnRate())
+	}
+
+	cfg.Prefix = "docker/registry/v2"
+	if _, err := Probe(cfg); err == nil || !strings.Contains(err.Error(), "docker/") {
+		t.Errorf("a prefix under the registry's data: %v", err)
 	}
 }
