@@ -7,7 +7,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -274,10 +273,6 @@ func (b *bench) timedBytes(n int64, reg *registrytest.Registry, f func() error) 
 	defer func() { b.bytes = saved }()
 	return b.timed(1, reg, func(int) error { return f() })
 }
-
-func bytesReader(p []byte) io.Reader { return bytes.NewReader(p) }
-
-func teeWriter(r io.Reader, w io.Writer) io.Reader { return io.TeeReader(r, w) }
 
 // timed runs f(0..c-1) at once and measures the wall time and, if reg is
 // set, the registry's CPU time.

@@ -3,6 +3,7 @@ package bench
 import (
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -100,7 +101,7 @@ func (b *bench) storedDigestIs(d v1.Hash) error {
 	}
 	defer rc.Close()
 	h := sha256.New()
-	if _, err := drain(teeWriter(rc, h)); err != nil {
+	if _, err := drain(io.TeeReader(rc, h)); err != nil {
 		return err
 	}
 	if got := fmt.Sprintf("%x", h.Sum(nil)); got != d.Hex {
