@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -188,12 +189,7 @@ func OneConnection(tr *http.Transport) *http.Client {
 func WriteProbe(w io.Writer, where string, cfg ProbeConfig, res *ProbeResult) {
 	fmt.Fprintf(w, "S3 from %s, one connection, %d requests of each kind (%s objects):\n\n", where, cfg.Requests, FormatSize(probeObjectSize))
 	fmt.Fprintf(w, "| Request | median | 90th percentile |\n|---|---|---|\n")
-	ops := make([]string, 0, len(res.Latency))
-	for op := range res.Latency {
-		ops = append(ops, op)
-	}
-	slices.Sort(ops)
-	for _, op := range ops {
+	for _, op := range slices.Sorted(maps.Keys(res.Latency)) {
 		l := res.Latency[op]
 		fmt.Fprintf(w, "| %s | %v | %v |\n", op, l[len(l)/2].Round(time.Millisecond), l[len(l)*9/10].Round(time.Millisecond))
 	}
