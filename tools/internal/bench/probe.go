@@ -85,50 +85,50 @@ func Probe(cfg ProbeConfig) (res *ProbeResult, err error) {
 			}
 		}
 	}()
-	put := func(key string, body []byte) error {
+	// put writes body, whose SHA-256 is sum, at key.
+	put := func(key string, body []byte, sum string) error {
 		written[key] = true
-		sum := sha256.Sum256(body)
 		_, err := cfg.S3.PutObjectWithContext(aws.BackgroundContext(), &s3.PutObjectInput{
 			Bucket: aws.String(cfg.Bucket), Key: aws.String(key), Body: bytes.NewReader(body),
 			ServerSideEncryption: aws.String(s3.ServerSideEncryptionAes256),
-		}, payloadHash(hex.EncodeToString(sum[:])))
+		}, payloadHash(sum))
 		return err
 	}
 	small := make([]byte, probeObjectSize)
-	if err := put(dir+"open", small); err != nil {
+	smallSum := sha256Hex(small)
+	if err := put(dir+"open", small, smallSum); err != nil {
 		return nil, fmt.Errorf("probe: writing s3://%s/%sopen: %w", cfg.Bucket, dir, err)
 	}
 	res = &ProbeResult{Latency: map[string][]time.Duration{}}
-	timed := func(op string, f func() error) error {
-		start := time.Now()
-		if err := f(); err != nil {
-			return fmt.Errorf("probe: %s: %w", op, err)
-		}
-		res.Latency[op] = append(res.Latency[op], time.Since(start))
-		return nil
-	}
 	for i := range cfg.Requests {
 		key := fmt.Sprintf("%ssmall-%d", dir, i)
-		err := errors.Join(
-			timed("PutObject", func() error { return put(key, small) }),
-			timed("GetObject", func() error { return getAll(cfg.S3, cfg.Bucket, key) }),
-			timed("HeadObject", func() error {
+		for _, op := range []struct {
+			name string
+			do   func() error
+		}{
+			{"PutObject", func() error { return put(key, small, smallSum) }},
+			{"GetObject", func() error { return getAll(cfg.S3, cfg.Bucket, key) }},
+			{"HeadObject", func() error {
 				_, err := cfg.S3.HeadObject(&s3.HeadObjectInput{Bucket: aws.String(cfg.Bucket), Key: aws.String(key)})
 				return err
-			}),
-			timed("ListObjectsV2", func() error {
+			}},
+			{"ListObjectsV2", func() error {
 				_, err := cfg.S3.ListObjectsV2(&s3.ListObjectsV2Input{Bucket: aws.String(cfg.Bucket), Prefix: aws.String(dir), MaxKeys: aws.Int64(10)})
 				return err
-			}),
-			timed("DeleteObject", func() error {
+			}},
+			{"DeleteObject", func() error {
 				_, err := cfg.S3.DeleteObject(&s3.DeleteObjectInput{Bucket: aws.String(cfg.Bucket), Key: aws.String(key)})
 				if err == nil {
 					delete(written, key)
 				}
 				return err
-			}))
-		if err != nil {
-			return nil, err
+			}},
+		} {
+			start := time.Now()
+			if err := op.do(); err != nil {
+				return nil, fmt.Errorf("probe: %s s3://%s/%s: %w", op.name, cfg.Bucket, key, err)
+			}
+			res.Latency[op.name] = append(res.Latency[op.name], time.Since(start))
 		}
 	}
 	var all []time.Duration
@@ -141,9 +141,10 @@ func Probe(cfg ProbeConfig) (res *ProbeResult, err error) {
 
 	big := make([]byte, cfg.Size)
 	_, _ = rand.Read(big)
+	bigSum := sha256Hex(big) // before the clock starts
 	key := dir + "large"
 	start := time.Now()
-	if err := put(key, big); err != nil {
+	if err := put(key, big, bigSum); err != nil {
 		return nil, fmt.Errorf("probe: uploading %s: %w", FormatSize(cfg.Size), err)
 	}
 	res.Upload = rate(cfg.Size, time.Since(start)-res.Small)
@@ -155,13 +156,18 @@ func Probe(cfg ProbeConfig) (res *ProbeResult, err error) {
 	return res, nil
 }
 
+func sha256Hex(p []byte) string {
+	sum := sha256.Sum256(p)
+	return hex.EncodeToString(sum[:])
+}
+
 func rate(n int64, d time.Duration) float64 {
 	return float64(n) / max(d, time.Millisecond).Seconds()
 }
 
 // payloadHash gives the signer the body's SHA-256, computed before the clock
-// starts, so that the time is S3's and the network's, not the signer's
-// second pass over the body.
+// starts, so that the time is S3's and the network's, not the signer's pass
+// over the body.
 func payloadHash(sum string) request.Option {
 	return func(r *request.Request) { r.HTTPRequest.Header.Set("X-Amz-Content-Sha256", sum) }
 }
