@@ -152,8 +152,9 @@ func TestLayerAboveMultipartCopyThreshold(t *testing.T) {
 	if reg.S3AccessKey == "" || reg.S3AccessKey == "registrytest" {
 		t.Errorf("registry's S3 access key %q is not its own", reg.S3AccessKey)
 	}
-	pushed := len(s3.Requests())
-	for _, r := range s3.Requests() {
+	pushReqs := s3.Requests()
+	pushed := len(pushReqs)
+	for _, r := range pushReqs {
 		if r.AccessKey != reg.S3AccessKey {
 			t.Errorf("%s %s?%s signed by %q, not the registry's %q", r.Method, r.Path, r.RawQuery, r.AccessKey, reg.S3AccessKey)
 		}
