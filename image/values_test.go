@@ -15,7 +15,7 @@ import (
 // Every documented value of every SYNAPSE_REGISTRY_* variable that takes a fixed
 // set of values (registryconfig.Variable.Values, which the READMEs' rows name)
 // starts the real registry, which then serves a push and a pull. A value added
-// to Values that the registry refuses (as registry 3.1.1 refuses log level
+// to Values that the registry refuses (as registry 3.1.2 refuses log level
 // trace) fails here.
 func TestEveryDocumentedValueStartsTheRegistry(t *testing.T) {
 	t.Parallel()
@@ -74,7 +74,7 @@ func TestEntrypointRefusesWhatTheRegistryRefuses(t *testing.T) {
 }
 
 // The entries of Refused for the log level are really refused by the pinned
-// registry (distribution v3.1.1, configuration.Loglevel.UnmarshalYAML): the
+// registry (distribution v3.1.2, configuration.Loglevel.UnmarshalYAML): the
 // registry is started on a configuration that carries each one. When a
 // registry upgrade accepts one, this fails: move it to Values.
 func TestRegistryRefusesTheRefusedLogLevels(t *testing.T) {

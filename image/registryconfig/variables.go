@@ -133,7 +133,7 @@ var variables = []Variable{
 	{Name: EnvBinary, Default: "/bin/registry",
 		Description: "Registry binary to exec (the one this image builds, over the release's)."},
 	// The registry's configuration takes exactly these four levels (distribution
-	// v3.1.1 configuration.Loglevel.UnmarshalYAML: "invalid loglevel trace").
+	// v3.1.2 configuration.Loglevel.UnmarshalYAML: "invalid loglevel trace").
 	{Name: EnvLogLevel, Default: "info", Values: []string{"error", "warn", "info", "debug"},
 		Refused: map[string]string{
 			"trace":   "registry 3 has no trace level and would not start; use debug, its most verbose level",

@@ -39,7 +39,7 @@ const (
 )
 
 // serveWithTimeouts replaces the body of distribution's `serve` command with
-// one that sets the timeouts above. Registry v3.1.1's NewRegistry builds its
+// one that sets the timeouts above. Registry 3.1's NewRegistry builds its
 // http.Server with none and keeps it in an unexported field; rather than
 // re-implement its handler chain, TLS and drain on SIGTERM (http.draintimeout),
 // this sets the two fields on that server and then runs upstream's own
