@@ -61,17 +61,18 @@ func TestNoBuildOutputIsTracked(t *testing.T) {
 		t.Fatalf("git ls-files listed %d files; the repository has hundreds", len(names))
 	}
 	for _, name := range names {
-		f, err := os.Open(filepath.Join(root, name))
-		if err != nil {
-			continue // deleted in the work tree and not yet committed
+		path := filepath.Join(root, name)
+		info, err := os.Stat(path)
+		if err != nil || !info.Mode().IsRegular() {
+			continue // deleted in the work tree and not yet committed, or not a file
 		}
-		info, err := f.Stat()
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
 		head := make([]byte, 4)
 		n, _ := io.ReadFull(f, head)
 		f.Close()
-		if err != nil || info.IsDir() {
-			continue
-		}
 		if problem := buildOutput(name, head[:n], info.Size()); problem != "" {
 			t.Error(problem)
 		}

@@ -790,11 +790,19 @@ func TestTagListKeepsTagsThatPrefixOthers(t *testing.T) {
 				}
 				continue
 			}
-			if err := remote.Tag(must(name.NewTag(ref)), img, registrytest.RemoteOptions(synapsestub.DevUser, tr, noRetry()...)...); err != nil {
+			tagRef, err := name.NewTag(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := remote.Tag(tagRef, img, registrytest.RemoteOptions(synapsestub.DevUser, tr, noRetry()...)...); err != nil {
 				t.Fatalf("tag %s: %v", ref, err)
 			}
 		}
-		got, err := remote.List(must(name.NewRepository(reg.Host+"/"+c.repo)), registrytest.RemoteOptions(synapsestub.ReaderUser, tr, noRetry()...)...)
+		r, err := name.NewRepository(reg.Host + "/" + c.repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := remote.List(r, registrytest.RemoteOptions(synapsestub.ReaderUser, tr, noRetry()...)...)
 		if err != nil {
 			t.Fatalf("tags/list of %s: %v", c.repo, err)
 		}
@@ -843,11 +851,4 @@ func TestTagListKeepsTagsThatPrefixOthers(t *testing.T) {
 	if !slices.Equal(paged, pagedTags) {
 		t.Errorf("tags/list of %s two at a time: %v, want %v", pagedRepo, paged, pagedTags)
 	}
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
 }
