@@ -200,7 +200,7 @@ func TestBuildContextIsExactlyWhatTheDockerfileCopies(t *testing.T) {
 		}
 	}
 	// The entrypoint's packages and the registry's (built from source with the
-	// s3-concurrent driver and its middleware), as go lists them.
+	// s3-concurrent driver and the middleware), as go lists them.
 	cmd := exec.Command(goTool(), "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.ImportPath}}{{end}}{{end}}", "./entrypoint", "./registry")
 	out, err := cmd.Output()
 	if err != nil {
@@ -212,8 +212,8 @@ func TestBuildContextIsExactlyWhatTheDockerfileCopies(t *testing.T) {
 			built = append(built, rel+"/")
 		}
 	}
-	if !slices.Contains(built, "image/s3concurrent/") {
-		t.Fatalf("go list finds the image's packages %q, without the registry's driver", built)
+	if !slices.Contains(built, "image/s3concurrent/") || !slices.Contains(built, "image/taglist/") {
+		t.Fatalf("go list finds the image's packages %q, without the registry's driver or middleware", built)
 	}
 	for _, f := range c.Files {
 		if strings.HasPrefix(f.Rel, "image/") && !slices.ContainsFunc(built, func(p string) bool { return strings.HasPrefix(f.Rel, p) }) {

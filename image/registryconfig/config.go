@@ -108,7 +108,7 @@ type config struct {
 	HTTP          httpConfig          `yaml:"http"`
 	Notifications notificationsConfig `yaml:"notifications"`
 	Health        healthConfig        `yaml:"health"`
-	// Middleware: the task protection on ECS (taskprotection.go).
+	// Middleware: tag listings in name order, the task protection on ECS (middleware.go).
 	Middleware map[string][]middlewareConfig `yaml:"middleware,omitempty"`
 }
 

@@ -19,12 +19,6 @@ const (
 	TaskProtectionAgentURIOption = "agenturi"
 )
 
-// middlewareConfig is one entry of the configuration's middleware section.
-type middlewareConfig struct {
-	Name    string         `yaml:"name"`
-	Options map[string]any `yaml:"options"`
-}
-
 // ecsAgentURI returns ECS_AGENT_URI from environ when it is an http URL, else "". ECS sets it; a
 // malformed value cannot come from ECS, and refusing to start over it would stop the registry
 // for a protection it can live without, so it only turns the protection off (the startup log
@@ -38,18 +32,6 @@ func ecsAgentURI(environ []string) string {
 		}
 	}
 	return ""
-}
-
-// middleware is the configuration's middleware section: the task protection when ECS runs the
-// task, else nothing.
-func (s *Settings) middleware() map[string][]middlewareConfig {
-	if s.ECSAgentURI == "" {
-		return nil
-	}
-	return map[string][]middlewareConfig{"repository": {{
-		Name:    TaskProtectionMiddleware,
-		Options: map[string]any{TaskProtectionAgentURIOption: s.ECSAgentURI},
-	}}}
 }
 
 // taskProtection says, for the startup log, whether the task protection is on.
