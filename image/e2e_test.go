@@ -806,40 +806,47 @@ func TestTagListsNameEveryTagOnceInOrder(t *testing.T) {
 	token := sy.Token(t, "reader", "repository:"+repo+":pull")
 	client := &http.Client{Transport: tr}
 	for n := 1; n <= len(tags); n++ {
-		var paged []string
-		next := reg.URL + "/v2/" + repo + "/tags/list?n=" + strconv.Itoa(n)
-		for pages := 0; next != ""; pages++ {
-			if pages > len(tags) {
-				t.Fatalf("tags/list?n=%d still links a next page after %d pages: %v", n, pages, paged)
-			}
-			req, _ := http.NewRequest(http.MethodGet, next, nil)
-			req.Header.Set("Authorization", "Bearer "+token)
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var page struct{ Tags []string }
-			err = json.NewDecoder(resp.Body).Decode(&page)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || err != nil {
-				t.Fatalf("GET %s: %d, %v", next, resp.StatusCode, err)
-			}
-			paged = append(paged, page.Tags...)
-			next = ""
-			if link := resp.Header.Get("Link"); link != "" {
-				start, end := strings.Index(link, "<"), strings.Index(link, ">")
-				if start < 0 || end < start || !strings.Contains(link, `rel="next"`) {
-					t.Fatalf("Link header %q is not <url>; rel=\"next\"", link)
-				}
-				u, err := resp.Request.URL.Parse(link[start+1 : end])
-				if err != nil {
-					t.Fatalf("Link header %q: %v", link, err)
-				}
-				next = u.String()
-			}
-		}
+		paged := tagPages(t, client, token, reg.URL+"/v2/"+repo+"/tags/list?n="+strconv.Itoa(n), len(tags))
 		if !slices.Equal(paged, tags) {
 			t.Errorf("tags/list of %s %d at a time: %v, want %v", repo, n, paged, tags)
 		}
 	}
+}
+
+// tagPages GETs a tags/list URL and every page its Link headers lead to, and returns
+// their tags in order; more than maxPages pages fail the test.
+func tagPages(t *testing.T, client *http.Client, token, next string, maxPages int) []string {
+	t.Helper()
+	var tags []string
+	for pages := 0; next != ""; pages++ {
+		if pages > maxPages {
+			t.Fatalf("%s still links a next page after %d pages: %v", next, pages, tags)
+		}
+		req, _ := http.NewRequest(http.MethodGet, next, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct{ Tags []string }
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("GET %s: %d, %v", next, resp.StatusCode, err)
+		}
+		tags = append(tags, page.Tags...)
+		next = ""
+		if link := resp.Header.Get("Link"); link != "" {
+			start, end := strings.Index(link, "<"), strings.Index(link, ">")
+			if start < 0 || end < start || !strings.Contains(link, `rel="next"`) {
+				t.Fatalf("Link header %q is not <url>; rel=\"next\"", link)
+			}
+			u, err := resp.Request.URL.Parse(link[start+1 : end])
+			if err != nil {
+				t.Fatalf("Link header %q: %v", link, err)
+			}
+			next = u.String()
+		}
+	}
+	return tags
 }

@@ -53,6 +53,7 @@ func (t *tagService) List(ctx context.Context, limit int, last string) ([]string
 	if err != nil {
 		return nil, err
 	}
+	// The storage's All sorts, but TagService does not promise it, and the search needs it.
 	slices.Sort(tags)
 	first, found := slices.BinarySearch(tags, last)
 	if found {
